@@ -1,0 +1,277 @@
+/*
+** array.c: the core of parlua's arrays: reference-counted buffers, array
+** userdata creation and checking, element get/set, and the metatable that
+** the other array files add their methods to.
+*/
+#include <math.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "array.h"
+
+/* ---- buffers ---- */
+
+struct par_buffer {
+  atomic_long refs;
+  size_t bytes;
+  void *data;       /* 64-byte aligned */
+};
+
+static atomic_size_t in_use;
+static size_t max_memory;      /* 0: no cap; read once from PARLUA_MAX_MEMORY */
+static atomic_int max_read;
+
+size_t par_memory_in_use(void) {
+  return atomic_load(&in_use);
+}
+
+/* PARLUA_MAX_MEMORY in bytes, with an optional K, M or G suffix. */
+static size_t read_cap(void) {
+  const char *s = getenv("PARLUA_MAX_MEMORY");
+  char *end;
+  double v;
+  if (s == NULL || *s == '\0') return 0;
+  v = strtod(s, &end);
+  switch (*end) {
+    case 'k': case 'K': v *= 1024.0; break;
+    case 'm': case 'M': v *= 1024.0 * 1024.0; break;
+    case 'g': case 'G': v *= 1024.0 * 1024.0 * 1024.0; break;
+    default: break;
+  }
+  return v > 0 ? (size_t)v : 0;
+}
+
+static int over_cap(size_t bytes) {
+  if (!atomic_load(&max_read)) {
+    max_memory = read_cap();
+    atomic_store(&max_read, 1);
+  }
+  return max_memory != 0 && atomic_load(&in_use) + bytes > max_memory;
+}
+
+par_buffer *par_buffer_new(size_t bytes) {
+  par_buffer *b;
+  size_t rounded = (bytes + 63) & ~(size_t)63;
+  if (rounded < bytes || over_cap(bytes)) return NULL;
+  b = malloc(sizeof *b);
+  if (b == NULL) return NULL;
+  b->data = aligned_alloc(64, rounded > 0 ? rounded : 64);
+  if (b->data == NULL) { free(b); return NULL; }
+  atomic_init(&b->refs, 1);
+  b->bytes = bytes;
+  atomic_fetch_add(&in_use, bytes);
+  return b;
+}
+
+void par_buffer_retain(par_buffer *b) {
+  atomic_fetch_add(&b->refs, 1);
+}
+
+void par_buffer_release(par_buffer *b) {
+  if (b != NULL && atomic_fetch_sub(&b->refs, 1) == 1) {
+    atomic_fetch_sub(&in_use, b->bytes);
+    free(b->data);
+    free(b);
+  }
+}
+
+void *par_buffer_data(par_buffer *b) { return b->data; }
+size_t par_buffer_bytes(const par_buffer *b) { return b->bytes; }
+
+/* ---- dtypes ---- */
+
+static const char *const dtype_names[] = {"float64", "int64", "bool", NULL};
+
+size_t par_dtype_size(par_dtype dt) {
+  return dt == PAR_BOOL ? 1 : 8;
+}
+
+const char *par_dtype_name(par_dtype dt) {
+  return dtype_names[dt];
+}
+
+int par_dtype_from_name(const char *name) {
+  int i;
+  for (i = 0; dtype_names[i] != NULL; i++)
+    if (strcmp(name, dtype_names[i]) == 0) return i;
+  return -1;
+}
+
+par_dtype par_optdtype(lua_State *L, int arg, par_dtype def) {
+  if (lua_isnoneornil(L, arg)) return def;
+  return (par_dtype)luaL_checkoption(L, arg, NULL, dtype_names);
+}
+
+/* ---- array userdata ---- */
+
+static int array_gc(lua_State *L) {
+  par_array *a = luaL_checkudata(L, 1, PAR_ARRAY_MT);
+  par_buffer_release(a->buf);
+  a->buf = NULL;
+  a->data = NULL;
+  a->size = a->dim[0] = 0;
+  return 0;
+}
+
+/* Pushes the array metatable, creating it on first use. */
+static void pushmeta(lua_State *L) {
+  if (luaL_newmetatable(L, PAR_ARRAY_MT)) {
+    lua_pushcfunction(L, array_gc);
+    lua_setfield(L, -2, "__gc");
+    lua_pushcfunction(L, array_gc);
+    lua_setfield(L, -2, "__close");
+    lua_pushliteral(L, "par.array");
+    lua_setfield(L, -2, "__name");
+    lua_newtable(L);                     /* methods */
+    lua_setfield(L, -2, "__methods");
+  }
+}
+
+void par_array_addmethods(lua_State *L, const luaL_Reg *l) {
+  pushmeta(L);
+  lua_getfield(L, -1, "__methods");
+  luaL_setfuncs(L, l, 0);
+  lua_pop(L, 2);
+}
+
+void par_array_addmeta(lua_State *L, const luaL_Reg *l) {
+  pushmeta(L);
+  luaL_setfuncs(L, l, 0);
+  lua_pop(L, 1);
+}
+
+/* Pushes an empty array userdata (no memory yet) with its metatable. */
+static par_array *pushempty(lua_State *L, par_dtype dt, int ndim, int64_t n, int64_t m) {
+  par_array *a = lua_newuserdatauv(L, sizeof(par_array), 0);
+  a->buf = NULL;
+  a->data = NULL;
+  a->dtype = dt;
+  a->ndim = ndim;
+  a->dim[0] = 0;
+  a->dim[1] = 1;
+  a->size = 0;
+  pushmeta(L);
+  lua_setmetatable(L, -2);
+  (void)n; (void)m;
+  return a;
+}
+
+par_array *par_newarray(lua_State *L, par_dtype dt, int ndim, int64_t n, int64_t m) {
+  par_array *a;
+  size_t bytes;
+  if (ndim == 1) m = 1;
+  if (n < 0 || m < 0)
+    luaL_error(L, "negative dimensions are not allowed (%I x %I)", (lua_Integer)n, (lua_Integer)m);
+  if (m != 0 && n > INT64_MAX / 8 / m)
+    luaL_error(L, "array is too big (%I x %I elements)", (lua_Integer)n, (lua_Integer)m);
+  a = pushempty(L, dt, ndim, n, m);
+  bytes = (size_t)(n * m) * par_dtype_size(dt);
+  a->buf = par_buffer_new(bytes);
+  if (a->buf == NULL) luaL_error(L, "not enough memory");
+  a->data = par_buffer_data(a->buf);
+  a->dim[0] = n;
+  a->dim[1] = m;
+  a->size = n * m;
+  if (bytes >= 1024) lua_gc(L, LUA_GCSTEP, (int)(bytes / 1024 > INT32_MAX ? INT32_MAX : bytes / 1024));
+  return a;
+}
+
+par_array *par_newarray_zero(lua_State *L, par_dtype dt, int ndim, int64_t n, int64_t m) {
+  par_array *a = par_newarray(L, dt, ndim, n, m);
+  memset(a->data, 0, (size_t)a->size * par_dtype_size(dt));
+  return a;
+}
+
+par_array *par_newarray_like(lua_State *L, const par_array *like, par_dtype dt) {
+  return par_newarray(L, dt, like->ndim, like->dim[0], like->dim[1]);
+}
+
+par_array *par_pushview(lua_State *L, const par_array *base, void *data,
+                        int ndim, int64_t n, int64_t m) {
+  par_array *a = pushempty(L, base->dtype, ndim, n, m);
+  if (ndim == 1) m = 1;
+  par_buffer_retain(base->buf);
+  a->buf = base->buf;
+  a->data = data;
+  a->dim[0] = n;
+  a->dim[1] = m;
+  a->size = n * m;
+  return a;
+}
+
+par_array *par_toarray(lua_State *L, int idx) {
+  return luaL_testudata(L, idx, PAR_ARRAY_MT);
+}
+
+par_array *par_checkarray(lua_State *L, int arg) {
+  par_array *a = luaL_checkudata(L, arg, PAR_ARRAY_MT);
+  if (a->buf == NULL) luaL_argerror(L, arg, "array is closed");
+  return a;
+}
+
+const char *par_shapestr(const par_array *a, char *buf) {
+  if (a->ndim == 1)
+    snprintf(buf, 48, "(%lld,)", (long long)a->dim[0]);
+  else
+    snprintf(buf, 48, "(%lld, %lld)", (long long)a->dim[0], (long long)a->dim[1]);
+  return buf;
+}
+
+int par_sameshape(const par_array *a, const par_array *b) {
+  return a->ndim == b->ndim && a->dim[0] == b->dim[0] && a->dim[1] == b->dim[1];
+}
+
+/* ---- elements ---- */
+
+void par_pushelem(lua_State *L, const par_array *a, int64_t i) {
+  switch (a->dtype) {
+    case PAR_F64: lua_pushnumber(L, PAR_F64P(a)[i]); break;
+    case PAR_I64: lua_pushinteger(L, PAR_I64P(a)[i]); break;
+    case PAR_BOOL: lua_pushboolean(L, PAR_BOOLP(a)[i]); break;
+  }
+}
+
+double par_getf(const par_array *a, int64_t i) {
+  switch (a->dtype) {
+    case PAR_F64: return PAR_F64P(a)[i];
+    case PAR_I64: return (double)PAR_I64P(a)[i];
+    default: return PAR_BOOLP(a)[i];
+  }
+}
+
+/* The value at idx as an int64, following Lua's float-to-integer rule. */
+static int64_t toint64(lua_State *L, int idx) {
+  int isint;
+  lua_Integer v = lua_tointegerx(L, idx, &isint);
+  if (!isint) {
+    if (lua_type(L, idx) == LUA_TNUMBER)
+      luaL_error(L, "number has no integer representation");
+    luaL_error(L, "int64 array element must be a number, got %s", luaL_typename(L, idx));
+  }
+  return v;
+}
+
+void par_setelem(lua_State *L, par_array *a, int64_t i, int idx) {
+  switch (a->dtype) {
+    case PAR_F64: {
+      int isnum;
+      double v = lua_tonumberx(L, idx, &isnum);
+      if (!isnum || lua_type(L, idx) != LUA_TNUMBER)
+        luaL_error(L, "float64 array element must be a number, got %s", luaL_typename(L, idx));
+      PAR_F64P(a)[i] = v;
+      break;
+    }
+    case PAR_I64:
+      if (lua_type(L, idx) != LUA_TNUMBER)
+        luaL_error(L, "int64 array element must be a number, got %s", luaL_typename(L, idx));
+      PAR_I64P(a)[i] = toint64(L, idx);
+      break;
+    case PAR_BOOL:
+      if (lua_type(L, idx) != LUA_TBOOLEAN)
+        luaL_error(L, "bool array element must be a boolean, got %s", luaL_typename(L, idx));
+      PAR_BOOLP(a)[i] = (uint8_t)lua_toboolean(L, idx);
+      break;
+  }
+}

@@ -1,0 +1,164 @@
+/*
+** parallel.c: the parallel engine (blocks handed out in index order to
+** OpenMP threads), the worker thread count and the interrupt flag.
+*/
+#include <omp.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "lauxlib.h"
+#include "parallel.h"
+
+static atomic_int nthreads;          /* 0 until first asked */
+static volatile sig_atomic_t interrupted;
+
+int par_cores(void) {
+  long n = sysconf(_SC_NPROCESSORS_ONLN);
+  return n > 0 ? (int)n : 1;
+}
+
+/* A positive count from an environment variable, or 0. */
+static int env_threads(const char *name) {
+  const char *s = getenv(name);
+  char *end;
+  long v;
+  if (s == NULL || *s == '\0') return 0;
+  v = strtol(s, &end, 10);
+  return (*end == '\0' && v > 0 && v <= 4096) ? (int)v : 0;
+}
+
+/* Default: PARLUA_NUM_THREADS, else OMP_NUM_THREADS, else all cores. */
+static int default_threads(void) {
+  int n = env_threads("PARLUA_NUM_THREADS");
+  if (n == 0) n = env_threads("OMP_NUM_THREADS");
+  return n > 0 ? n : par_cores();
+}
+
+int par_threads(void) {
+  int n = atomic_load(&nthreads);
+  if (n == 0) {
+    n = default_threads();
+    atomic_store(&nthreads, n);
+  }
+  return n;
+}
+
+void par_set_threads(int n) {
+  atomic_store(&nthreads, n);
+}
+
+int par_in_parallel(void) {
+  return omp_in_parallel();
+}
+
+int par_threads_for(int64_t n) {
+  if (n < PAR_SERIAL_BELOW || omp_in_parallel()) return 1;
+  return par_threads();
+}
+
+int64_t par_nblocks(int64_t n, int64_t bsize) {
+  return n <= 0 ? 0 : (n - 1) / bsize + 1;
+}
+
+/* ---- the engine ---- */
+
+typedef struct run_state {
+  par_block_fn fn;
+  void *ctx;
+  int64_t n, bsize, nblocks;
+  atomic_llong next;      /* next block to hand out */
+  atomic_llong failed;    /* lowest failing block, nblocks if none */
+  atomic_int code;
+  atomic_int stopped;     /* interrupted */
+} run_state;
+
+/* Records a failure of block b, keeping the lowest one. */
+static void record_failure(run_state *s, int64_t b, int code) {
+  long long cur = atomic_load(&s->failed);
+  while (b < cur) {
+    if (atomic_compare_exchange_weak(&s->failed, &cur, (long long)b)) {
+      atomic_store(&s->code, code);
+      return;
+    }
+  }
+}
+
+/* One thread's loop: take the next block until none is left, a lower
+** block failed, or the user interrupted. */
+static void worker(run_state *s, int tid) {
+  for (;;) {
+    int64_t b = atomic_fetch_add(&s->next, 1);
+    int64_t lo, hi;
+    int rc;
+    if (b >= s->nblocks || b > atomic_load(&s->failed)) return;
+    if (interrupted) { atomic_store(&s->stopped, 1); return; }
+    lo = b * s->bsize;
+    hi = lo + s->bsize < s->n ? lo + s->bsize : s->n;
+    rc = s->fn(s->ctx, lo, hi, b, tid);
+    if (rc != 0) record_failure(s, b, rc);
+  }
+}
+
+par_result par_run(int64_t n, int64_t bsize, int nthreads_req, par_block_fn fn, void *ctx) {
+  run_state s;
+  par_result r = {PAR_OK, -1, 0};
+  int nt = nthreads_req > 0 ? nthreads_req : par_threads();
+  s.fn = fn; s.ctx = ctx; s.n = n; s.bsize = bsize > 0 ? bsize : PAR_BLOCK;
+  s.nblocks = par_nblocks(n, s.bsize);
+  atomic_init(&s.next, 0);
+  atomic_init(&s.failed, s.nblocks);
+  atomic_init(&s.code, 0);
+  atomic_init(&s.stopped, 0);
+  if (nt > s.nblocks) nt = (int)(s.nblocks > 0 ? s.nblocks : 1);
+  if (nt <= 1 || omp_in_parallel())
+    worker(&s, 0);
+  else {
+    #pragma omp parallel num_threads(nt)
+    worker(&s, omp_get_thread_num());
+  }
+  if (atomic_load(&s.failed) < s.nblocks) {
+    r.status = PAR_FAILED;
+    r.failed_block = atomic_load(&s.failed);
+    r.code = atomic_load(&s.code);
+  }
+  else if (atomic_load(&s.stopped) || interrupted)
+    r.status = PAR_INTERRUPTED;
+  return r;
+}
+
+/* ---- interruption ---- */
+
+void par_interrupt(void) { interrupted = 1; }
+int par_interrupted(void) { return interrupted != 0; }
+void par_clear_interrupt(void) { interrupted = 0; }
+
+int par_raise_interrupt(lua_State *L) {
+  par_clear_interrupt();
+  return luaL_error(L, "interrupted!");
+}
+
+/* ---- Lua bindings ---- */
+
+static int l_threads(lua_State *L) {
+  lua_pushinteger(L, par_threads());
+  return 1;
+}
+
+static int l_set_threads(lua_State *L) {
+  lua_Integer n = luaL_checkinteger(L, 1);
+  luaL_argcheck(L, n >= 1 && n <= 4096, 1, "thread count must be between 1 and 4096");
+  par_set_threads((int)n);
+  return 0;
+}
+
+static const luaL_Reg funcs[] = {
+  {"threads", l_threads},
+  {"set_threads", l_set_threads},
+  {NULL, NULL}
+};
+
+void par_open_parallel(lua_State *L) {
+  luaL_setfuncs(L, funcs, 0);
+}

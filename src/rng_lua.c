@@ -1,0 +1,6 @@
+/* rng_lua.c: stub, to be written. */
+#include "modules.h"
+
+void par_open_rng(lua_State *L) {
+  (void)L;
+}
