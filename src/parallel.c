@@ -13,6 +13,7 @@
 
 static atomic_int nthreads;          /* 0 until first asked */
 static volatile sig_atomic_t interrupted;
+static atomic_int jit_enabled = 1;
 
 int par_cores(void) {
   long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -127,6 +128,9 @@ par_result par_run(int64_t n, int64_t bsize, int nthreads_req, par_block_fn fn, 
     r.status = PAR_INTERRUPTED;
   return r;
 }
+
+void par_set_jit(int enabled) { atomic_store(&jit_enabled, enabled != 0); }
+int par_jit_enabled(void) { return atomic_load(&jit_enabled); }
 
 /* ---- interruption ---- */
 

@@ -57,6 +57,10 @@ int par_cores(void);
 /* Inside a parallel region (a kernel or an element-wise operation)? */
 int par_in_parallel(void);
 
+/* --no-jit: when off, every kernel runs in Lua mode. On by default. */
+void par_set_jit(int enabled);
+int par_jit_enabled(void);
+
 /* Interruption (SIGINT): par_interrupt is async-signal-safe. Long C loops
 ** poll par_interrupted() and stop early; the caller then raises
 ** "interrupted!" with par_raise_interrupt. */
