@@ -1,0 +1,32 @@
+-- The par module in a stock lua5.4 (`lua5.4 -l par`), found through
+-- LUA_CPATH in the build folder: the same module as inside parlua.
+print("testing par.so in lua5.4")
+local build = assert(os.getenv("PARLUA_BUILD"), "PARLUA_BUILD not set")
+
+local function lua54(code)
+  local cmd = string.format("LUA_CPATH='%s/?.so' LUA_INIT= lua5.4 -l par -e %q 2>&1", build, code)
+  local p = assert(io.popen(cmd))
+  local out = p:read("a")
+  return p:close(), out
+end
+
+if not os.execute("command -v lua5.4 >/dev/null") then
+  print("lua5.4 is not installed: skipped")
+  return
+end
+
+local ok, out = lua54("print(type(par), require('par') == par, par.version)")
+assert(ok, out)
+assert(out == "table\ttrue\t" .. par.version .. "\n", out)
+
+ok, out = lua54("print(par.threads() >= 1, type(par.clock()))")
+assert(ok and out == "true\tnumber\n", out)
+
+-- the Lua modules shipped with parlua are found too
+ok, out = lua54("print(type(require('par.args').parse))")
+assert(ok and out == "function\n", out)
+
+-- par.linalg is loaded on first use, next to par.so
+ok, out = lua54("print(type(par.linalg), type(par.linalg.matmul))")
+assert(ok and out == "table\tfunction\n", out)
+print("OK")
