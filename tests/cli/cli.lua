@@ -1,0 +1,309 @@
+-- cli.lua: tests of the parlua program, in the style of Lua's testes/main.lua:
+-- options, the 'arg' table, errors and exit codes, LUA_INIT, warnings, the
+-- parlua options, the REPL through a pipe and Ctrl-C.
+-- Run as: parlua tests/cli/cli.lua <path of the parlua binary>
+
+local bin = arg[1] or os.getenv("PARLUA_BIN")
+assert(bin, "usage: parlua cli.lua <parlua binary>")
+print("testing the parlua program " .. bin)
+
+-- Shell quoting of one word.
+local function q (s)
+  return "'" .. string.gsub(s, "'", [['\'']]) .. "'"
+end
+
+local function readfile (name)
+  local f = assert(io.open(name, "rb"))
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+local function writefile (name, s)
+  local f = assert(io.open(name, "wb"))
+  f:write(s)
+  assert(f:close())
+end
+
+local prog = os.tmpname()    -- a script
+local input = os.tmpname()   -- standard input of the runs
+local out = os.tmpname()
+local err = os.tmpname()
+local dir = os.tmpname()     -- a folder for modules
+assert(os.remove(dir) and os.execute("mkdir " .. q(dir)))
+
+-- Environment of every run: no LUA_INIT unless a test sets it.
+local ENV = "env -u LUA_INIT_5_4 -u LUA_INIT "
+
+-- Runs "parlua <args>" with 'stdin' (a string, default empty) as standard
+-- input and 'env' ("VAR=value ...") in the environment. Returns the exit
+-- status, stdout and stderr.
+local function run (args, stdin, env)
+  writefile(input, stdin or "")
+  local cmd = string.format("%s%s %s %s < %s > %s 2> %s", ENV, env or "",
+                            q(bin), args, q(input), q(out), q(err))
+  local _, how, code = os.execute(cmd)
+  assert(how == "exit", cmd .. " ended by a signal")
+  return code, readfile(out), readfile(err)
+end
+
+-- Asserts that a run succeeds and prints exactly 'expected' on stdout.
+local function checkout (expected, args, stdin, env)
+  local code, o, e = run(args, stdin, env)
+  if code ~= 0 or o ~= expected then
+    error(string.format("parlua %s\nstatus %d\nstdout: [%s]\nexpected: [%s]\nstderr: [%s]",
+                        args, code, o, expected, e), 2)
+  end
+  return e
+end
+
+-- Asserts that a run fails with 'status' (default 1) and that stderr
+-- contains 'msg' (plain text). Returns stdout and stderr.
+local function checkfail (msg, args, stdin, env, status)
+  local code, o, e = run(args, stdin, env)
+  if code ~= (status or 1) or not string.find(e, msg, 1, true) then
+    error(string.format("parlua %s\nstatus %d\nstderr: [%s]\nexpected: [%s]",
+                        args, code, e, msg), 2)
+  end
+  return o, e
+end
+
+
+print("testing -e, -l, - and --")
+checkout("2\n", [[-e "print(1 + 1)"]])
+checkout("1\n3\n", [["-eprint(1)" -ea=3 -e "print(a)"]])
+checkout("", [[-e ""]])
+writefile(dir .. "/clitestmod.lua", "print('loading', ...); return {v = 42}")
+local path = "LUA_PATH=" .. q(dir .. "/?.lua")
+checkout("loading\tclitestmod\t" .. dir .. "/clitestmod.lua\n42\n",
+         [[-l clitestmod -e "print(clitestmod.v)"]], nil, path)
+checkout("loading\tclitestmod\t" .. dir .. "/clitestmod.lua\n42\tnil\n",
+         [[-lm=clitestmod -e "print(m.v, clitestmod)"]], nil, path)
+checkout("0.0\n", [[-l mth=math -e "print(mth.sin(0))"]])
+checkfail("module 'nosuchmod' not found", "-l nosuchmod")
+checkout("10\n2\n", "", "print(10)\nprint(2)\n")          -- stdin, no arguments
+checkout("-\tx\ty\n", "- x y", "print(arg[0], ...)")
+writefile(prog, "print(...)")
+checkout("a\t-e\n", "-- " .. q(prog) .. " a -e")
+checkout("--help\t-t\n", q(prog) .. " --help -t")          -- options of the script
+
+
+print("testing the arg table")
+writefile(prog, string.format([[
+  assert(#arg == 2 and arg[1] == "a" and arg[2] == "b c")
+  assert(arg[0] == %q and arg[-1] == "" and arg[-2] == "-e")
+  assert(arg[-3] == "2" and arg[-4] == "-t" and arg[-5] == %q)
+  assert(arg[-6] == nil and arg[3] == nil)
+  local x, y = ...
+  assert(x == "a" and y == "b c" and select("#", ...) == 2)
+  print("ok")
+]], prog, bin))
+checkout("ok\n", "-t 2 -e '' " .. q(prog) .. " a 'b c'")
+checkout(bin .. "\t-e\tnil\n", [[-e "print(arg[0], arg[1], arg[-1])"]])
+checkout("100\n", [[-e "arg[1] = 100" -]], "print(...)")
+checkfail("'arg' is not a table", [[-e "arg = 1" -]], "")
+
+
+print("testing errors and exit codes")
+writefile(prog, "local function f ()\n  error('boom')\nend\nf()\n")
+local o, e = checkfail(bin .. ": " .. prog .. ":2: boom\nstack traceback:", q(prog))
+assert(o == "" and string.find(e, "in local 'f'", 1, true) and
+       string.find(e, "in main chunk", 1, true))
+writefile(prog, "x = = 1")
+o, e = checkfail(prog .. ":1: unexpected symbol near '='", q(prog))
+assert(not string.find(e, "traceback"))
+checkfail("syntax error", "-e a")
+checkfail("(error object is a table value)", [[-e "error({})"]])
+checkfail("(error object is a nil value)", [[-e "error(nil)"]])
+o, e = checkfail(": custom\n", [[-e "error(setmetatable({}, {__tostring = function () return 'custom' end}))"]])
+assert(not string.find(e, "traceback"))
+checkfail("cannot open nosuchfile.lua", "nosuchfile.lua")
+checkfail("", [[-e "os.exit(3)"]], nil, nil, 3)
+checkfail("", [[-e "os.exit(false)"]])
+checkfail("", [[-e "os.exit(false, true)"]])
+checkout("", [[-e "os.exit(true)"]])
+checkout("", [[-e "os.exit(0, true)"]])
+checkout("1\n", [[-e "print(1) os.exit()" -e "print(2)"]])
+checkfail("", [[-e "error('x')" -e "print(2)"]])            -- stops at the first error
+
+
+print("testing LUA_INIT and -E")
+writefile(prog, "print(X, ...)")
+checkout("5\tx\n", q(prog) .. " x", nil, [[LUA_INIT="X=tonumber(arg[1]) or 5"]])
+checkout("10\n", [[-e "print(X)"]], nil, [[LUA_INIT_5_4="X=10" LUA_INIT="X=3"]])
+writefile(prog, "Y = (Y or 0) + 1")
+checkout("1\n", [[-e "print(Y)"]], nil, "LUA_INIT=@" .. q(prog))
+checkfail("LUA_INIT:1: msg", "", nil, [[LUA_INIT="error('msg')"]])
+checkfail("cannot open /nonexistent", [[-e ""]], nil, "LUA_INIT=@/nonexistent")
+checkout("nil\tfalse\n",
+         [[-E -e "print(X, string.find(package.path, 'xyz') ~= nil)"]], nil,
+         [[LUA_INIT="X=1" LUA_INIT_5_4="X=2" LUA_PATH=xyz]])
+checkout("xyz\n", [[-e "print(package.path)"]], nil, "LUA_PATH=xyz")
+
+
+print("testing warnings")
+checkout("", [[-e "warn('hidden')"]])
+e = checkout("", [[-W -e "warn('shown', '!')"]])
+assert(e == "Lua warning: shown!\n")
+e = checkout("", [[-e "warn('@on'); warn('late')"]])
+assert(e == "Lua warning: late\n")
+
+
+print("testing -v, --version, --help and bad options")
+local code
+code, o, e = run("-v")
+assert(code == 0 and e == "")
+assert(string.find(o, "^parlua %d+%.%d+%.%d+ on Lua 5%.4%.%d+  Copyright .-PUC%-Rio\n$"))
+code, o = run([[-v -e "print('hello')"]])
+assert(code == 0 and string.find(o, "PUC%-Rio\nhello\n$"))
+code, o, e = run("--version")
+assert(code == 0 and e == "")
+assert(o == "parlua " .. par.version .. " (" .. _VERSION .. "." ..
+            string.match(o, "5%.4%.(%d+)") .. ")\n")
+code, o, e = run("--version -e 'print(1)'")     -- --version stops there
+assert(code == 0 and not string.find(o, "1\n"))
+code, o, e = run("--help")
+assert(code == 0 and e == "" and string.find(o, "^usage: "))
+for _, opt in ipairs{"-e stat", "-i", "-l mod", "-l g=mod", "-v", "-E", "-W",
+                     "-t N, --threads N", "--seed S", "--no-jit", "--help",
+                     "--version", "--", "-  "} do
+  assert(string.find(o, "\n  " .. opt, 1, true), opt)
+end
+local function badoption (msg, args)
+  local so, se = checkfail(msg, args)
+  assert(so == "" and string.find(se, "\nusage: ", 1, true), args)
+end
+badoption("unrecognized option '-h'", "-h")
+badoption("unrecognized option '---'", "---")
+badoption("unrecognized option '--bogus'", "--bogus -e 'print(1)'")
+badoption("unrecognized option '--threadsx'", "--threadsx 2")
+badoption("unrecognized option '-Ex'", "-Ex")
+badoption("unrecognized option '-vv'", "-vv")
+badoption("unrecognized option '-iv'", "-iv")
+badoption("'-e' needs argument", "-e")
+badoption("'-e' needs argument", "-e -v")
+badoption("'-l' needs argument", "-l")
+badoption("'-t' needs argument", "-t")
+badoption("'--threads' needs argument", "--threads")
+badoption("'--seed' needs argument", "--seed")
+
+
+print("testing -t, --threads and --no-jit")
+checkout("2\n", [[-t 2 -e "print(par.threads())"]])
+checkout("3\n", [[-t3 -e "print(par.threads())"]])
+checkout("1\n", [[--threads 1 -e "print(par.threads())"]])
+checkout("4\n", [[--threads=4 -e "print(par.threads())"]])
+checkout("2\n", [[-e "print(par.threads())" -t 2]])        -- set before any code
+for _, bad in ipairs{"0", "x", "-1", "1.5", "2x", "' 2'", "''", "+2"} do
+  o = checkfail("bad value for '-t' (positive integer expected, got '",
+                "-t " .. bad .. [[ -e "print('ran')"]])
+  assert(o == "")
+end
+checkfail("bad value for '--threads' (positive integer expected, got '0')", "--threads=0")
+checkfail("bad value for '--threads' (positive integer expected, got '')", "--threads=")
+checkfail("bad value for '-t' (at most 4096 threads, got '100000')", "-t 100000")
+checkfail("bad value for '-t' (at most 4096 threads, got '99999999999999999999')",
+          "-t 99999999999999999999")
+checkout("ok\n", [[--no-jit -e "print('ok')"]])
+checkout("ok\n", [[--no-jit -t 1 -e "print('ok')"]])
+
+
+print("testing --seed")
+checkfail("bad value for '--seed' (number expected, got 'abc')", "--seed abc -e ''")
+checkfail("bad value for '--seed' (number expected, got '')", "--seed= -e ''")
+checkfail("bad value for '--seed' (integer expected, got '1.5')", "--seed 1.5 -e ''")
+checkfail("bad value for '--seed' (integer expected, got '1e999')", "--seed 1e999")
+checkfail("bad value for '--seed' (number expected, got '0/0')", "--seed 0/0")
+if type(par.seed) == "function" then
+  checkout("42\n", [[--seed 42 -e "print(math.tointeger(par.seed()))"]])
+  checkout("16\n", [[--seed=0x10 -e "print(math.tointeger(par.seed()))"]])
+  checkout("1000\n", [[--seed 1e3 -e "print(math.tointeger(par.seed()))"]])
+  if type(par.random) == "function" then  -- the same seed, the same numbers
+    local _, a = run([[--seed 7 -e "print(par.random())"]])
+    local _, b = run([[--seed 7 -e "print(par.random())"]])
+    local _, c = run([[--seed 8 -e "print(par.random())"]])
+    assert(a == b and a ~= c and string.find(a, "^0%.%d+\n$"))
+  end
+else
+  print("  (par.seed is absent: only its absence is checked)")
+  checkfail("--seed: the par.seed function is not available", "--seed 42 -e ''")
+end
+
+
+print("testing par")
+checkout("true\ttable\n", [[-e "print(require 'par' == par, type(par))"]])
+checkout("true\n", [[-e "print(package.loaded.par == par)"]])
+
+
+print("testing the REPL through a pipe")
+local P = [[-e "_PROMPT='' _PROMPT2=''" -i]]
+code, o, e = run(P, "1 + 1\nfor i = 1, 2 do\nprint(i)\nend\n=3*4\nreturn 5, 6\n")
+assert(code == 0 and e == "")
+assert(string.find(o, "\n2\n.*\n1\n2\n.*\n12\n.*\n5\t6\n"))
+assert(string.find(o, "^parlua .-PUC%-Rio\n"))     -- -i implies -v
+-- values print through the global print, so __tostring applies
+code, o = run(P, "setmetatable({}, {__tostring = function () return 'T!' end})\n")
+assert(code == 0 and string.find(o, "\nT!\n"))
+code, o = run([[-e "print = function (...) io.write('P:', select('#', ...), '\n') end" -i]],
+              "1, nil, 3\n")
+assert(code == 0 and string.find(o, "\nP:3\n"))
+-- errors: message and traceback, no program name, and the REPL goes on
+code, o, e = run(P, "error('boom')\nprint('next')\n")
+assert(code == 0 and string.find(o, "\nnext\n"))
+assert(string.find(e, "^stdin:1: boom\nstack traceback:"))
+-- an incomplete chunk at the end of input is a syntax error
+code, o, e = run(P, "for i = 1, 2 do\n")
+assert(code == 0 and string.find(e, "^stdin:1: 'end' expected near <eof>\n"))
+-- prompts, defaults and _PROMPT/_PROMPT2
+code, o = run("-i", "x = 1\nif x then\nend\n")
+assert(string.find(o, "\n> x = 1\n> if x then\n>> end\n> \n$"))
+code, o = run([[-e "_PROMPT='P1:' _PROMPT2=setmetatable({}, {__tostring = function () return 'P2:' end})" -i]],
+              "do\nend\n")
+assert(string.find(o, "\nP1:do\nP2:end\nP1:\n$"))
+-- a script then the REPL, with the script's variables
+writefile(prog, "Z = 99")
+code, o = run(P .. " " .. q(prog), "Z\n")
+assert(code == 0 and string.find(o, "\n99\n"))
+-- print failing
+code, o, e = run([[-e "print = nil" -i]], "10\n")
+assert(code == 0 and string.find(e, "error calling 'print'", 1, true))
+
+
+print("testing Ctrl-C")
+-- Runs parlua -e 'chunk' in the background, waits for its first line,
+-- sends SIGINT and returns its exit status, its stdout after the first
+-- line, and its stderr.
+local function interrupt (chunk, threads)
+  local sh = string.format("%s%s -t %d -e %s 2> %s & pid=$!; echo $pid; wait $pid; echo \"status $?\"",
+                           ENV, q(bin), threads, q(chunk), q(err))
+  local f = assert(io.popen(sh, "r"))
+  local pid = assert(tonumber(f:read("l")))
+  assert(f:read("l") == "ready")
+  assert(os.execute("kill -INT " .. pid))
+  local alive = true
+  for _ = 1, 100 do          -- wait at most 10 s
+    os.execute("sleep 0.1")
+    if not os.execute("kill -0 " .. pid .. " 2> /dev/null") then
+      alive = false
+      break
+    end
+  end
+  if alive then os.execute("kill -KILL " .. pid) end
+  assert(not alive, "SIGINT did not stop parlua")
+  local rest = f:read("a")
+  f:close()
+  local status = tonumber(string.match(rest, "status (%d+)\n$"))
+  return status, string.gsub(rest, "status %d+\n$", ""), readfile(err)
+end
+
+local status, so, se = interrupt("print('ready') while true do end", 1)
+assert(status == 1 and so == "")
+assert(string.find(se, "interrupted!\nstack traceback:", 1, true))
+-- a pcall catches the interruption and the script goes on
+status, so = interrupt("pcall(function () print('ready') while true do end end) print('after')", 2)
+assert(status == 0 and so == "after\n")
+
+
+os.remove(prog); os.remove(input); os.remove(out); os.remove(err)
+os.remove(dir .. "/clitestmod.lua"); os.remove(dir)
+print("OK")

@@ -1,0 +1,101 @@
+-- tty.lua: the REPL in a terminal (a pseudo-terminal made by util-linux's
+-- 'script'): readline, Ctrl-C at the prompt and during a computation, and
+-- the history file ~/.parlua_history.
+-- Run as: parlua tests/cli/tty.lua <path of the parlua binary>
+
+local bin = arg[1] or os.getenv("PARLUA_BIN")
+assert(bin, "usage: parlua tty.lua <parlua binary>")
+print("testing the parlua REPL in a terminal")
+
+if not os.execute("script --version > /dev/null 2>&1") then
+  print("  ('script' from util-linux not found: test skipped)")
+  print("OK")
+  return
+end
+
+local function q (s)
+  return "'" .. string.gsub(s, "'", [['\'']]) .. "'"
+end
+
+local function readfile (name)
+  local f = io.open(name, "rb")
+  if not f then return nil end
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+local home = os.tmpname()
+assert(os.remove(home) and os.execute("mkdir " .. q(home)))
+local out = home .. "/transcript"
+local histfile = home .. "/.parlua_history"
+
+local CTRL_C, CTRL_D, CTRL_P = "\3", "\4", "\16"
+
+-- Types 'steps' into parlua running in a pseudo-terminal: a string is
+-- typed, a number waits that many seconds. Returns the transcript with
+-- carriage returns removed, and the exit status. 'env' replaces HOME.
+local function session (steps, env)
+  local sh = {"sleep 0.3"}
+  for _, s in ipairs(steps) do
+    sh[#sh + 1] = type(s) == "number" and "sleep " .. s or "printf '%s' " .. q(s)
+  end
+  sh[#sh + 1] = "sleep 0.3"
+  local cmd = string.format(
+    "(%s) | env -u LUA_INIT_5_4 -u LUA_INIT %s TERM=dumb INPUTRC=/dev/null " ..
+    "script -qec %s /dev/null > %s 2>&1",
+    table.concat(sh, "; "), env or "HOME=" .. q(home), q(q(bin)), q(out))
+  local _, _, code = os.execute(cmd)
+  return (string.gsub(readfile(out) or "", "\r", "")), code
+end
+
+-- an old history file of 1200 lines, to be cut to 1000
+local f = assert(io.open(histfile, "w"))
+for i = 1, 1200 do f:write("y = ", i, "\n") end
+f:close()
+
+local t, code = session{
+  "x = 41\n", 0.2,
+  "abc", 0.2, CTRL_C, 0.2,                       -- discards "abc"
+  "print(x + 1)\n",
+  "for i = 1, 2 do\n", "print(i * 10)\n", "end\n", 0.2,
+  "for j = 1, 3 do\n", 0.2, CTRL_C, 0.2,         -- discards a whole chunk
+  "print('fresh')\n",
+  "while true do end\n", 0.4, CTRL_C, 0.2,       -- stops the computation
+  "print('back')\n",
+  "1 + 1\n", 0.2,
+  CTRL_D,
+}
+assert(code == 0, t)
+assert(string.find(t, "^parlua .-PUC%-Rio\n> "), t)
+assert(string.find(t, "\n42\n", 1, true), t)
+assert(string.find(t, "\n10\n20\n", 1, true), t)
+assert(string.find(t, "\nfresh\n", 1, true), t)
+assert(string.find(t, "interrupted!\nstack traceback:", 1, true), t)
+assert(string.find(t, "\nback\n", 1, true), t)
+assert(string.find(t, "\n2\n", 1, true), t)
+assert(not string.find(t, "abcprint") and not string.find(t, "expected near"), t)
+
+print("testing the history file")
+local h = assert(readfile(histfile), "no history file written")
+for _, line in ipairs{"x = 41", "print(x + 1)", "for i = 1, 2 do\nprint(i * 10)\nend",
+                      "print('fresh')", "while true do end", "print('back')", "1 + 1"} do
+  assert(string.find(h, line, 1, true), line)
+end
+assert(not string.find(h, "abc", 1, true) and not string.find(h, "for j", 1, true))
+local n = 0
+for line in string.gmatch(h, "[^\n]*\n") do
+  if not string.find(line, "^#%d+\n$") then n = n + 1 end  -- not a time stamp
+end
+assert(n <= 1000 and string.find(h, "y = 1200", 1, true), n)
+
+-- a new session recalls the entries, a multi-line chunk as one entry
+t = session{string.rep(CTRL_P, 5), "\n", 0.2, CTRL_D}
+assert(string.find(t, "\n10\n20\n", 1, true), t)
+
+-- no history file without HOME: no error either
+t = session({"print('nohome')\n", 0.2, CTRL_D}, "-u HOME")
+assert(string.find(t, "\nnohome\n", 1, true), t)
+
+os.execute("rm -rf " .. q(home))
+print("OK")
