@@ -1,0 +1,2 @@
+/* transfer.c: stub, to be written. */
+typedef int transfer_placeholder;
