@@ -1,0 +1,1 @@
+/* kernel_rt.h: stub; the runtime header that generated kernels start with. */

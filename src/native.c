@@ -1,0 +1,2 @@
+/* native.c: stub, to be written. */
+typedef int native_placeholder;
