@@ -5,7 +5,6 @@ function(embed_text input output symbol)
   set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${input})
   file(READ ${input} hex HEX)
   string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," bytes "${hex}")
-  string(REGEX REPLACE "((0x..,){16})" "\\1\n  " bytes "${bytes}")
   file(WRITE ${output}.new
     "/* Generated from ${input} by cmake/embed.cmake. */\n"
     "const char ${symbol}[] = {\n  ${bytes}0x00\n};\n")
