@@ -19,5 +19,6 @@ void par_open_array_reduce(lua_State *L); /* array_reduce.c: sum, mean, ... */
 void par_open_array_sort(lua_State *L);   /* array_sort.c: sort, median, quantile, ... */
 void par_open_rng(lua_State *L);          /* rng_lua.c: generators, default generator */
 void par_open_kernels(lua_State *L);      /* kernel_api.c: prange, preduce, map, ... */
+void par_open_native(lua_State *L);       /* native.c: compiled kernels (par._native) */
 
 #endif
