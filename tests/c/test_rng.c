@@ -209,7 +209,7 @@ static void test_streams(void) {
   par_stream_init(&b, 7, 3);
   CHECK(a.state == b.state && a.inc == b.inc && (a.inc & 1));
   par_stream_init(&b, 7, 4);
-  CHECK(a.state != b.state && a.inc != b.inc);
+  CHECK(a.state != b.state && a.inc == b.inc);
   par_stream_init(&b, 8, 3);
   CHECK(a.state != b.state && a.inc != b.inc);
   for (i = 0; i < N; i++) {
