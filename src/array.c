@@ -4,6 +4,7 @@
 ** the other array files add their methods to.
 */
 #include <math.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +17,8 @@
 
 struct par_buffer {
   atomic_long refs;
-  size_t bytes;
+  size_t bytes;     /* asked for */
+  size_t cap;       /* allocated */
   void *data;       /* 64-byte aligned */
 };
 
@@ -58,10 +60,8 @@ static int over_cap(size_t bytes) {
 ** transparent huge pages: on this kind of VM a 4 KiB page fault costs
 ** microseconds, so first-touching 200 MB takes 0.7 s with small pages
 ** and 15 ms with huge ones (NumPy gives the same advice). */
-static void *alloc_data(size_t bytes) {
+static void *alloc_data(size_t rounded) {
   void *p = NULL;
-  size_t rounded = (bytes + 63) & ~(size_t)63;
-  if (rounded < bytes) return NULL;
   if (rounded < HUGE_PAGE)
     return aligned_alloc(64, rounded > 0 ? rounded : 64);
   if (posix_memalign(&p, HUGE_PAGE, rounded) != 0) return NULL;
@@ -69,15 +69,83 @@ static void *alloc_data(size_t bytes) {
   return p;
 }
 
+/* A few freed large blocks are kept for reuse: eager array expressions
+** free a temporary and allocate one of the same size at once, and memory
+** already touched costs a third of fresh pages to write. At most
+** SPARE_MAX blocks; a block serves requests between half its size and
+** its size. Guarded by a mutex, as buffers die on any thread. */
+#define SPARE_MAX 4
+
+static struct { void *data; size_t cap; } spare[SPARE_MAX];
+static int nspare;
+static pthread_mutex_t spare_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* A spare block of at least 'rounded' bytes (best fit), or NULL. */
+static void *take_spare(size_t rounded, size_t *cap) {
+  int i, best = -1;
+  void *p = NULL;
+  pthread_mutex_lock(&spare_lock);
+  for (i = 0; i < nspare; i++)
+    if (spare[i].cap >= rounded && spare[i].cap / 2 <= rounded &&
+        (best < 0 || spare[i].cap < spare[best].cap))
+      best = i;
+  if (best >= 0) {
+    p = spare[best].data;
+    *cap = spare[best].cap;
+    spare[best] = spare[--nspare];
+  }
+  pthread_mutex_unlock(&spare_lock);
+  return p;
+}
+
+/* Keeps a freed block for reuse, or frees it (or the smallest spare). */
+static void give_back(void *data, size_t cap) {
+  if (cap >= HUGE_PAGE) {
+    pthread_mutex_lock(&spare_lock);
+    if (nspare == SPARE_MAX) {
+      int i, min = 0;
+      for (i = 1; i < nspare; i++)
+        if (spare[i].cap < spare[min].cap) min = i;
+      if (spare[min].cap < cap) {
+        void *old = spare[min].data;
+        spare[min].data = data;
+        spare[min].cap = cap;
+        data = old;
+      }
+    }
+    else {
+      spare[nspare].data = data;
+      spare[nspare++].cap = cap;
+      data = NULL;
+    }
+    pthread_mutex_unlock(&spare_lock);
+  }
+  free(data);
+}
+
+/* Frees every spare block (when memory runs short). */
+static void drop_spares(void) {
+  pthread_mutex_lock(&spare_lock);
+  while (nspare > 0) free(spare[--nspare].data);
+  pthread_mutex_unlock(&spare_lock);
+}
+
 par_buffer *par_buffer_new(size_t bytes) {
   par_buffer *b;
-  if (over_cap(bytes)) return NULL;
+  size_t cap = (bytes + 63) & ~(size_t)63;
+  if (cap < bytes || over_cap(bytes)) return NULL;
   b = malloc(sizeof *b);
   if (b == NULL) return NULL;
-  b->data = alloc_data(bytes);
+  b->data = cap >= HUGE_PAGE ? take_spare(cap, &cap) : NULL;
+  if (b->data == NULL) b->data = alloc_data(cap);
+  if (b->data == NULL) {
+    drop_spares();
+    b->data = alloc_data(cap);
+  }
   if (b->data == NULL) { free(b); return NULL; }
   atomic_init(&b->refs, 1);
   b->bytes = bytes;
+  b->cap = cap;
   atomic_fetch_add(&in_use, bytes);
   return b;
 }
@@ -89,7 +157,7 @@ void par_buffer_retain(par_buffer *b) {
 void par_buffer_release(par_buffer *b) {
   if (b != NULL && atomic_fetch_sub(&b->refs, 1) == 1) {
     atomic_fetch_sub(&in_use, b->bytes);
-    free(b->data);
+    give_back(b->data, b->cap);
     free(b);
   }
 }
@@ -160,7 +228,7 @@ void par_array_addmeta(lua_State *L, const luaL_Reg *l) {
 }
 
 /* Pushes an empty array userdata (no memory yet) with its metatable. */
-static par_array *pushempty(lua_State *L, par_dtype dt, int ndim, int64_t n, int64_t m) {
+static par_array *pushempty(lua_State *L, par_dtype dt, int ndim) {
   par_array *a = lua_newuserdatauv(L, sizeof(par_array), 0);
   a->buf = NULL;
   a->data = NULL;
@@ -171,7 +239,6 @@ static par_array *pushempty(lua_State *L, par_dtype dt, int ndim, int64_t n, int
   a->size = 0;
   pushmeta(L);
   lua_setmetatable(L, -2);
-  (void)n; (void)m;
   return a;
 }
 
@@ -183,15 +250,18 @@ par_array *par_newarray(lua_State *L, par_dtype dt, int ndim, int64_t n, int64_t
     luaL_error(L, "negative dimensions are not allowed (%I x %I)", (lua_Integer)n, (lua_Integer)m);
   if (m != 0 && n > INT64_MAX / 8 / m)
     luaL_error(L, "array is too big (%I x %I elements)", (lua_Integer)n, (lua_Integer)m);
-  a = pushempty(L, dt, ndim, n, m);
   bytes = (size_t)(n * m) * par_dtype_size(dt);
+  /* report the bytes to the GC first, so dead temporaries give their
+  ** blocks back before this one is allocated */
+  if (bytes >= 1024)
+    lua_gc(L, LUA_GCSTEP, (int)(bytes / 1024 > INT32_MAX ? INT32_MAX : bytes / 1024));
+  a = pushempty(L, dt, ndim);
   a->buf = par_buffer_new(bytes);
   if (a->buf == NULL) luaL_error(L, "not enough memory");
   a->data = par_buffer_data(a->buf);
   a->dim[0] = n;
   a->dim[1] = m;
   a->size = n * m;
-  if (bytes >= 1024) lua_gc(L, LUA_GCSTEP, (int)(bytes / 1024 > INT32_MAX ? INT32_MAX : bytes / 1024));
   return a;
 }
 
@@ -207,7 +277,7 @@ par_array *par_newarray_like(lua_State *L, const par_array *like, par_dtype dt) 
 
 par_array *par_pushview(lua_State *L, const par_array *base, void *data,
                         int ndim, int64_t n, int64_t m) {
-  par_array *a = pushempty(L, base->dtype, ndim, n, m);
+  par_array *a = pushempty(L, base->dtype, ndim);
   if (ndim == 1) m = 1;
   par_buffer_retain(base->buf);
   a->buf = base->buf;
