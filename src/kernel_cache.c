@@ -228,24 +228,24 @@ static void hash_str(par_sha256 *s, const char *str) { hash_field(s, str, strlen
 static void hash_compiler(par_sha256 *s, const job *j) {
   char real[PATH_MAX];
   struct stat st;
-  long long id[5] = {0};
+  long long id[4] = {0};
   hash_str(s, j->ccname);
   if (realpath(j->cc, real) == NULL) snprintf(real, sizeof real, "%s", j->cc);
   hash_str(s, real);
   if (stat(real, &st) == 0) {
     id[0] = (long long)st.st_ino, id[1] = (long long)st.st_size;
     id[2] = (long long)st.st_mtim.tv_sec, id[3] = st.st_mtim.tv_nsec;
-    id[4] = (long long)st.st_dev;
   }
   hash_field(s, id, sizeof id);
 }
 
 /* Lines of /proc/cpuinfo that tell what -march=native selects (x86, ARM,
-** POWER, RISC-V names); clock speeds and core ids are left out. */
+** POWER, RISC-V names; GCC also tunes for the cache size); clock speeds
+** and core ids are left out. */
 static int cpu_line_wanted(const char *line, size_t n) {
   static const char *const keys[] = {"vendor_id", "cpu family", "model", "model name",
-    "flags", "Features", "CPU implementer", "CPU architecture", "CPU variant",
-    "CPU part", "cpu", "isa", "uarch", NULL};
+    "flags", "cache size", "Features", "CPU implementer", "CPU architecture",
+    "CPU variant", "CPU part", "cpu", "isa", "uarch", NULL};
   size_t k = strcspn(line, ":\t\n");
   int i;
   if (k >= n || line[k] == '\n') return 0;
