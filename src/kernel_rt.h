@@ -1,1 +1,467 @@
-/* kernel_rt.h: stub; the runtime header that generated kernels start with. */
+/*
+** kernel_rt.h: the runtime every generated kernel starts with (the kernel
+** compiler prepends this text, so kernels need no include path). Plain C99
+** plus unsigned __int128; no Lua: kernels never touch a lua_State.
+**
+** It holds Lua 5.4's arithmetic on plain C types (integer wrap through
+** uint64, floor division and modulo as luaV_idiv, luaV_mod and
+** luai_nummod, '^' as luai_numpow, int/float comparisons as LTnum and
+** LEnum, float-to-integer conversions as luaV_flttointns), tagged numbers
+** for values that are integer on one path and float on another, PCG64 with
+** the kernel streams and the ziggurat fast paths of rng.h (slow paths are
+** called through the context), error records and the abort checks.
+** native.c includes it too, so both sides share one layout.
+*/
+#ifndef PARLUA_KERNEL_RT_H
+#define PARLUA_KERNEL_RT_H
+
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#define PRT_LIKELY(x) __builtin_expect(!!(x), 1)
+#define PRT_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define PRT_UNUSED __attribute__((unused))
+
+/* Status of compiled code: PRT_OK, PRT_ERR (an error record was written)
+** or PRT_ABORT (interrupted, or a lower block failed). */
+enum { PRT_OK = 0, PRT_ERR = 1, PRT_ABORT = 2 };
+
+/* Recursion bound of compiled functions ("stack overflow" beyond it). */
+#define PRT_MAXDEPTH 4000
+/* Loop iterations between two abort checks. */
+#define PRT_POLL 65536
+
+/* ---- values ---- */
+
+typedef struct prt_num {      /* a Lua number whose subtype is known at run time */
+  int isint;
+  int64_t i;
+  double f;
+} prt_num;
+
+typedef struct prt_arr {      /* an array as kernels see it (dtype is static) */
+  void *data;
+  int64_t n0, n1, size;       /* rows, cols (1 for 1-D), elements */
+  int ndim;
+} prt_arr;
+
+typedef union prt_slot {      /* a live value, an argument or a result */
+  int64_t i;
+  double f;
+  int b;
+  prt_num n;
+  prt_arr a;
+} prt_slot;
+
+/* ---- PCG64 (the layout of rng.h's pcg64) ---- */
+
+__extension__ typedef unsigned __int128 prt_u128 __attribute__((aligned(8)));
+
+typedef struct prt_pcg64 {
+  prt_u128 state, inc;
+  uint32_t uinteger;
+  int has_uint32;
+} prt_pcg64;
+
+/* ---- the context of one kernel call (filled by native.c) ---- */
+
+typedef struct prt_err {
+  int64_t iter;               /* 1-based iteration, 0 outside parallel loops */
+  int64_t block;              /* block of that iteration, -1 outside */
+  const char *file;           /* Lua chunk name as shown in messages */
+  int line;
+  char msg[232];
+} prt_err;
+
+struct prt_ctx;
+typedef int (*prt_blockfn)(void *data, int64_t lo, int64_t hi, int64_t block, int tid);
+
+typedef struct prt_ctx {
+  const prt_slot *slots;      /* live upvalues and globals, in the plan's order */
+  const prt_slot *args;       /* jit: arguments; map: arrays and scalars */
+  prt_slot *rets;             /* jit: results */
+  prt_arr *outs;              /* prange/map: one output per result */
+  prt_num *partials;          /* preduce/mapreduce: one per block */
+  uint64_t seed;              /* loop seed (parallel forms), call seed (jit) */
+  prt_pcg64 *defgen;          /* the caller's default generator */
+  prt_err *errs;              /* one record per thread */
+  int64_t *lowest_failed;     /* lowest failed block so far (atomic) */
+  int nthreads;               /* threads of this call (0: serial) */
+  int (*interrupted)(void);
+  double (*normal_slow)(prt_pcg64 *g, uint64_t r);
+  double (*exp_slow)(prt_pcg64 *g, uint64_t r);
+  uint64_t (*bounded)(prt_pcg64 *g, uint64_t rng);
+  /* runs a parallel loop of a jit function; returns a PRT_ status and, on
+  ** PRT_ERR, has copied the failing record to errs[tid] */
+  int (*run)(const struct prt_ctx *K, int64_t n, prt_blockfn fn, void *data, int tid);
+  /* new array for par.zeros/par.empty; 0 or PRT_ERR (record written) */
+  int (*alloc)(const struct prt_ctx *K, int dtype, int ndim, int64_t n, int64_t m,
+               int zero, prt_arr *out, int tid);
+  void *host;                 /* native.c's own data */
+  const uint64_t *zig_ki, *zig_ke;
+  const double *zig_wi, *zig_we;
+} prt_ctx;
+
+/* The state of one iteration (or of one serial jit call). */
+typedef struct prt_it {
+  const prt_ctx *K;
+  prt_pcg64 *g;               /* the generator, once ready */
+  prt_pcg64 own;              /* the iteration's stream */
+  int ready;
+  int depth;
+  int tid;
+  uint32_t poll;
+  uint64_t seed;              /* stream of this iteration: (seed, iter) */
+  int64_t iter, block;
+} prt_it;
+
+static PRT_UNUSED void prt_it_init(prt_it *it, const prt_ctx *K, uint64_t seed,
+                                   int64_t block, int tid) {
+  it->K = K;
+  it->g = NULL;
+  it->ready = 0;
+  it->depth = 0;
+  it->tid = tid;
+  it->poll = PRT_POLL;
+  it->seed = seed;
+  it->iter = 0;
+  it->block = block;
+}
+
+/* Serial code of a jit call draws from the caller's default generator. */
+static PRT_UNUSED void prt_it_serial(prt_it *it, const prt_ctx *K, int tid) {
+  prt_it_init(it, K, 0, -1, tid);
+  it->g = K->defgen;
+  it->ready = 1;
+}
+
+/* ---- errors and abort checks ---- */
+
+static PRT_UNUSED int prt_fail(prt_it *it, const char *file, int line, const char *msg) {
+  prt_err *e = &it->K->errs[it->tid];
+  e->iter = it->iter;
+  e->block = it->block;
+  e->file = file;
+  e->line = line;
+  snprintf(e->msg, sizeof e->msg, "%s", msg);
+  if (it->block >= 0) {   /* lets later blocks stop early */
+    int64_t cur = __atomic_load_n(it->K->lowest_failed, __ATOMIC_RELAXED);
+    while (it->block < cur &&
+           !__atomic_compare_exchange_n(it->K->lowest_failed, &cur, it->block, 1,
+                                        __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {}
+  }
+  return PRT_ERR;
+}
+
+/* Should this iteration stop (Ctrl-C, or a lower block failed)? */
+static PRT_UNUSED int prt_stop(prt_it *it) {
+  it->poll = PRT_POLL;
+  if (it->K->interrupted()) return 1;
+  return it->block >= 0 &&
+         __atomic_load_n(it->K->lowest_failed, __ATOMIC_RELAXED) < it->block;
+}
+
+#define PRT_POLLCHECK(it) \
+  if (PRT_UNLIKELY(--(it)->poll == 0) && prt_stop(it)) return PRT_ABORT
+
+/* ---- integer and float arithmetic (Lua 5.4) ---- */
+
+static inline int64_t prt_iadd(int64_t a, int64_t b) { return (int64_t)((uint64_t)a + (uint64_t)b); }
+static inline int64_t prt_isub(int64_t a, int64_t b) { return (int64_t)((uint64_t)a - (uint64_t)b); }
+static inline int64_t prt_imul(int64_t a, int64_t b) { return (int64_t)((uint64_t)a * (uint64_t)b); }
+static inline int64_t prt_ineg(int64_t a) { return (int64_t)(0u - (uint64_t)a); }
+
+/* a // b for b not in {0, -1}; the caller handles those (luaV_idiv). */
+static inline int64_t prt_idiv_(int64_t a, int64_t b) {
+  int64_t q = a / b;
+  if ((a ^ b) < 0 && a % b != 0) q -= 1;
+  return q;
+}
+
+static inline int64_t prt_imod_(int64_t a, int64_t b) {
+  int64_t r = a % b;
+  if (r != 0 && (r ^ b) < 0) r += b;
+  return r;
+}
+
+/* Integer // and %: 0 on success, -1 for division by zero. */
+static inline int prt_idiv(int64_t a, int64_t b, int64_t *q) {
+  if (PRT_UNLIKELY((uint64_t)b + 1u <= 1u)) {
+    if (b == 0) return -1;
+    *q = prt_ineg(a);
+    return 0;
+  }
+  *q = prt_idiv_(a, b);
+  return 0;
+}
+
+static inline int prt_imod(int64_t a, int64_t b, int64_t *r) {
+  if (PRT_UNLIKELY((uint64_t)b + 1u <= 1u)) {
+    if (b == 0) return -1;
+    *r = 0;
+    return 0;
+  }
+  *r = prt_imod_(a, b);
+  return 0;
+}
+
+static inline double prt_fidiv(double a, double b) { return floor(a / b); }
+
+static inline double prt_fmod(double a, double b) {
+  double m = fmod(a, b);
+  if ((m > 0) ? b < 0 : (m < 0 && b != m)) m += b;
+  return m;
+}
+
+static inline double prt_pow(double a, double b) { return b == 2 ? a * a : pow(a, b); }
+
+/* luaV_shiftl */
+static inline int64_t prt_shl(int64_t x, int64_t y) {
+  if (y < 0) {
+    if (y <= -64) return 0;
+    return (int64_t)((uint64_t)x >> (unsigned)(-y));
+  }
+  if (y >= 64) return 0;
+  return (int64_t)((uint64_t)x << (unsigned)y);
+}
+
+static inline int64_t prt_shr(int64_t x, int64_t y) { return prt_shl(x, prt_ineg(y)); }
+
+/* ---- float to integer (luaV_flttointns): mode 0 exact, 1 floor, 2 ceil ---- */
+
+static inline int prt_f2i(double n, int mode, int64_t *p) {
+  double f = floor(n);
+  if (n != f) {
+    if (mode == 0) return 0;
+    if (mode == 2) f += 1;
+  }
+  if (f >= -9223372036854775808.0 && f < 9223372036854775808.0) {
+    *p = (int64_t)f;
+    return 1;
+  }
+  return 0;
+}
+
+/* ---- comparisons of mixed subtypes (LTnum, LEnum, luaV_equalobj) ---- */
+
+static inline int prt_fitsf(int64_t i) {
+  return ((uint64_t)1 << 53) + (uint64_t)i <= ((uint64_t)2 << 53);
+}
+
+static inline int prt_lt_if(int64_t i, double f) {
+  int64_t fi;
+  if (prt_fitsf(i)) return (double)i < f;
+  if (prt_f2i(f, 2, &fi)) return i < fi;
+  return f > 0;
+}
+
+static inline int prt_le_if(int64_t i, double f) {
+  int64_t fi;
+  if (prt_fitsf(i)) return (double)i <= f;
+  if (prt_f2i(f, 1, &fi)) return i <= fi;
+  return f > 0;
+}
+
+static inline int prt_lt_fi(double f, int64_t i) {
+  int64_t fi;
+  if (prt_fitsf(i)) return f < (double)i;
+  if (prt_f2i(f, 1, &fi)) return fi < i;
+  return f < 0;
+}
+
+static inline int prt_le_fi(double f, int64_t i) {
+  int64_t fi;
+  if (prt_fitsf(i)) return f <= (double)i;
+  if (prt_f2i(f, 2, &fi)) return fi <= i;
+  return f < 0;
+}
+
+static inline int prt_eq_if(int64_t i, double f) {
+  int64_t fi;
+  return prt_f2i(f, 0, &fi) && fi == i;
+}
+
+/* ---- tagged numbers ---- */
+
+static inline prt_num prt_ni(int64_t i) { prt_num n; n.isint = 1; n.i = i; n.f = 0; return n; }
+static inline prt_num prt_nf(double f) { prt_num n; n.isint = 0; n.i = 0; n.f = f; return n; }
+static inline double prt_tof(prt_num a) { return a.isint ? (double)a.i : a.f; }
+
+static inline prt_num prt_nadd(prt_num a, prt_num b) {
+  if (a.isint && b.isint) return prt_ni(prt_iadd(a.i, b.i));
+  return prt_nf(prt_tof(a) + prt_tof(b));
+}
+static inline prt_num prt_nsub(prt_num a, prt_num b) {
+  if (a.isint && b.isint) return prt_ni(prt_isub(a.i, b.i));
+  return prt_nf(prt_tof(a) - prt_tof(b));
+}
+static inline prt_num prt_nmul(prt_num a, prt_num b) {
+  if (a.isint && b.isint) return prt_ni(prt_imul(a.i, b.i));
+  return prt_nf(prt_tof(a) * prt_tof(b));
+}
+static inline prt_num prt_nneg(prt_num a) {
+  return a.isint ? prt_ni(prt_ineg(a.i)) : prt_nf(-a.f);
+}
+/* // and % of tagged numbers: 0, or -1 for integer division by zero */
+static inline int prt_nidiv(prt_num a, prt_num b, prt_num *r) {
+  if (a.isint && b.isint) { r->isint = 1; r->f = 0; return prt_idiv(a.i, b.i, &r->i); }
+  *r = prt_nf(prt_fidiv(prt_tof(a), prt_tof(b)));
+  return 0;
+}
+static inline int prt_nmod(prt_num a, prt_num b, prt_num *r) {
+  if (a.isint && b.isint) { r->isint = 1; r->f = 0; return prt_imod(a.i, b.i, &r->i); }
+  *r = prt_nf(prt_fmod(prt_tof(a), prt_tof(b)));
+  return 0;
+}
+
+static inline int prt_nlt(prt_num a, prt_num b) {
+  if (a.isint) return b.isint ? a.i < b.i : prt_lt_if(a.i, b.f);
+  return b.isint ? prt_lt_fi(a.f, b.i) : a.f < b.f;
+}
+static inline int prt_nle(prt_num a, prt_num b) {
+  if (a.isint) return b.isint ? a.i <= b.i : prt_le_if(a.i, b.f);
+  return b.isint ? prt_le_fi(a.f, b.i) : a.f <= b.f;
+}
+static inline int prt_neq(prt_num a, prt_num b) {
+  if (a.isint) return b.isint ? a.i == b.i : prt_eq_if(a.i, b.f);
+  return b.isint ? prt_eq_if(b.i, a.f) : a.f == b.f;
+}
+
+/* math.floor and math.ceil of a float: an integer when it fits. */
+static inline prt_num prt_floor(double x) {
+  int64_t i;
+  double f = floor(x);
+  if (prt_f2i(f, 0, &i)) return prt_ni(i);
+  return prt_nf(f);
+}
+static inline prt_num prt_ceil(double x) {
+  int64_t i;
+  double f = ceil(x);
+  if (prt_f2i(f, 0, &i)) return prt_ni(i);
+  return prt_nf(f);
+}
+
+/* Reduction steps of reduce.h on tagged numbers ('+', '*', min, max). */
+static inline int prt_nisnan(prt_num a) { return !a.isint && a.f != a.f; }
+static inline prt_num prt_nmin(prt_num acc, prt_num x) {
+  if (prt_nisnan(acc)) return acc;
+  if (prt_nisnan(x) || prt_nlt(x, acc)) return x;
+  return acc;
+}
+static inline prt_num prt_nmax(prt_num acc, prt_num x) {
+  if (prt_nisnan(acc)) return acc;
+  if (prt_nisnan(x) || prt_nlt(acc, x)) return x;
+  return acc;
+}
+
+/* ---- random numbers (rng.h's algorithms) ---- */
+
+#define PRT_PCG_MULT (((prt_u128)0x2360ed051fc65da4ULL << 64) | 0x4385df649fccf645ULL)
+
+static inline uint64_t prt_next64(prt_pcg64 *g) {
+  prt_u128 s = g->state = g->state * PRT_PCG_MULT + g->inc;
+  uint64_t x = (uint64_t)(s >> 64) ^ (uint64_t)s;
+  unsigned rot = (unsigned)(s >> 122);
+  return (x >> rot) | (x << ((64 - rot) & 63));
+}
+
+static inline double prt_next_double(prt_pcg64 *g) {
+  return (double)(prt_next64(g) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+static inline uint64_t prt_mix_a(uint64_t z) {
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+static inline uint64_t prt_mix_b(uint64_t z) {
+  z = (z ^ (z >> 33)) * 0xff51afd7ed558ccdULL;
+  z = (z ^ (z >> 33)) * 0xc4ceb9fe1a85ec53ULL;
+  return z ^ (z >> 33);
+}
+
+/* par_stream_init of rng.h: the stream of iteration i of loop seed s. */
+static inline void prt_stream_init(prt_pcg64 *g, uint64_t seed, uint64_t i) {
+  uint64_t l = seed, r = i;
+  l ^= prt_mix_a(r + 0x9e3779b97f4a7c15ULL);
+  r ^= prt_mix_b(l + 0x6a09e667f3bcc909ULL);
+  l ^= prt_mix_a(r + 0xbb67ae8584caa73bULL);
+  r ^= prt_mix_b(l + 0x3c6ef372fe94f82bULL);
+  g->state = ((prt_u128)l << 64) | r;
+  g->inc = ((prt_u128)prt_mix_a(r ^ 0xa54ff53a5f1d36f1ULL) << 64
+            | prt_mix_b(l ^ 0x510e527fade682d1ULL)) | 1;
+  g->uinteger = 0;
+  g->has_uint32 = 0;
+}
+
+/* The seed of the k-th parallel loop run by a jit call with seed s. */
+static inline uint64_t prt_loop_seed(uint64_t s, uint64_t k) {
+  return prt_mix_a(s ^ prt_mix_b(k + 0x243f6a8885a308d3ULL));
+}
+
+/* The iteration's generator, its stream set up at the first draw. */
+static inline prt_pcg64 *prt_gen(prt_it *it) {
+  if (PRT_UNLIKELY(!it->ready)) {
+    prt_stream_init(&it->own, it->seed, (uint64_t)it->iter);
+    it->g = &it->own;
+    it->ready = 1;
+  }
+  return it->g;
+}
+
+static inline double prt_randn(prt_it *it) {
+  prt_pcg64 *g = prt_gen(it);
+  uint64_t r = prt_next64(g);
+  unsigned idx = (unsigned)(r & 0xff);
+  uint64_t rabs = (r >> 9) & 0x000fffffffffffffULL;
+  double x = (double)rabs * it->K->zig_wi[idx];
+  if (PRT_LIKELY(rabs < it->K->zig_ki[idx])) return (r & 0x100) ? -x : x;
+  return it->K->normal_slow(g, r);
+}
+
+static inline double prt_rande(prt_it *it) {
+  prt_pcg64 *g = prt_gen(it);
+  uint64_t r = prt_next64(g);
+  unsigned idx = (unsigned)((r >> 3) & 0xff);
+  uint64_t ri = r >> 11;
+  if (PRT_LIKELY(ri < it->K->zig_ke[idx])) return (double)ri * it->K->zig_we[idx];
+  return it->K->exp_slow(g, r);
+}
+
+static inline double prt_random(prt_it *it) { return prt_next_double(prt_gen(it)); }
+
+/* An integer in [lo, hi] (NumPy's bounded draw of hi - lo). */
+static inline int64_t prt_integers(prt_it *it, int64_t lo, int64_t hi) {
+  return (int64_t)((uint64_t)lo + it->K->bounded(prt_gen(it), (uint64_t)hi - (uint64_t)lo));
+}
+
+/* ---- arrays ---- */
+
+/* Formats "%s %lld out of range for array of shape (..)" into buf. */
+static PRT_UNUSED const char *prt_rangemsg(char *buf, size_t n, const char *what,
+                                           int64_t i, const prt_arr *a) {
+  if (a->ndim == 1)
+    snprintf(buf, n, "%s %lld out of range for array of shape (%lld,)", what,
+             (long long)i, (long long)a->n0);
+  else
+    snprintf(buf, n, "%s %lld out of range for array of shape (%lld, %lld)", what,
+             (long long)i, (long long)a->n0, (long long)a->n1);
+  return buf;
+}
+
+/* %.14g as Lua's tostring of a float. */
+static PRT_UNUSED const char *prt_fmtf(char *buf, size_t n, double x) {
+  if (x != x) snprintf(buf, n, "%snan", signbit(x) ? "-" : "");
+  else if (isinf(x)) snprintf(buf, n, "%sinf", x < 0 ? "-" : "");
+  else {
+    snprintf(buf, n, "%.14g", x);
+    if (buf[strspn(buf, "-0123456789")] == '\0') strncat(buf, ".0", n - strlen(buf) - 1);
+  }
+  return buf;
+}
+
+#endif
