@@ -1,0 +1,460 @@
+-- bench.lua: par.bench batches: the table, CSV, JSON, options and errors.
+print("testing par.bench")
+local T = require "common"
+local bench = require "par.bench"
+
+local function tmpname(suffix)
+  local base = T.tmpname()
+  os.remove(base)
+  return base .. suffix
+end
+
+local function slurp(path)
+  local f = assert(io.open(path, "rb"))
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+local function writefile(path, text)
+  local f = assert(io.open(path, "w"))
+  f:write(text)
+  f:close()
+end
+
+----------------------------------------------------------------------------
+-- A small JSON parser (recursive descent), strict enough to reject
+-- malformed text: one value, nothing after it.
+----------------------------------------------------------------------------
+local json_null = setmetatable({}, {__name = "null"})
+
+local function json_decode(s)
+  local pos = 1
+  local value
+  local function fail(what) error(string.format("JSON: %s at %d", what, pos), 0) end
+  local function skip() pos = s:find("[^ \t\r\n]", pos) or #s + 1 end
+  local function expect(c)
+    skip()
+    if s:sub(pos, pos) ~= c then fail("'" .. c .. "' expected") end
+    pos = pos + 1
+  end
+  local function str()
+    expect('"')
+    local out = {}
+    while true do
+      local c = s:sub(pos, pos)
+      if c == "" then fail("unfinished string") end
+      pos = pos + 1
+      if c == '"' then return table.concat(out) end
+      if c:byte() < 32 then fail("control character in string") end
+      if c == "\\" then
+        local e = s:sub(pos, pos)
+        pos = pos + 1
+        local simple = ({['"'] = '"', ["\\"] = "\\", ["/"] = "/", b = "\b", f = "\f",
+                         n = "\n", r = "\r", t = "\t"})[e]
+        if simple then
+          c = simple
+        elseif e == "u" and s:sub(pos, pos + 3):find("^%x%x%x%x$") then
+          c = utf8.char(tonumber(s:sub(pos, pos + 3), 16))
+          pos = pos + 4
+        else
+          fail("bad escape")
+        end
+      end
+      out[#out + 1] = c
+    end
+  end
+  local function list(open, close, item)
+    expect(open)
+    local t = {}
+    skip()
+    if s:sub(pos, pos) == close then pos = pos + 1 return t end
+    repeat
+      item(t)
+      skip()
+      local c = s:sub(pos, pos)
+      pos = pos + 1
+      if c == close then return t end
+      if c ~= "," then fail("',' or '" .. close .. "' expected") end
+    until false
+  end
+  function value()
+    skip()
+    local c = s:sub(pos, pos)
+    if c == "{" then
+      return list("{", "}", function(t)
+        skip()
+        local k = str()
+        expect(":")
+        t[k] = value()
+      end)
+    elseif c == "[" then
+      return list("[", "]", function(t) t[#t + 1] = value() end)
+    elseif c == '"' then
+      return str()
+    end
+    for word, v in pairs{["true"] = true, ["false"] = false, null = json_null} do
+      if s:sub(pos, pos + #word - 1) == word then
+        pos = pos + #word
+        return v
+      end
+    end
+    local num = s:match("^-?%d+%.?%d*[eE]?[-+]?%d*", pos)
+    if not num or num == "" or not tonumber(num) then fail("value expected") end
+    pos = pos + #num
+    return num:find("[.eE]") and tonumber(num) or math.tointeger(tonumber(num))
+  end
+  local v = value()
+  skip()
+  if pos <= #s then fail("text after the value") end
+  return v
+end
+
+-- RFC 4180 CSV: a list of records, each a list of fields.
+local function csv_decode(s)
+  local records, fields, pos = {}, {}, 1
+  while pos <= #s do
+    local field
+    if s:sub(pos, pos) == '"' then
+      local parts = {}
+      pos = pos + 1
+      while true do
+        local q = assert(s:find('"', pos, true), "unfinished quoted field")
+        parts[#parts + 1] = s:sub(pos, q - 1)
+        pos = q + 1
+        if s:sub(pos, pos) ~= '"' then break end
+        parts[#parts + 1] = '"'
+        pos = pos + 1
+      end
+      field = table.concat(parts)
+    else
+      field = s:match('^[^,\r\n"]*', pos)
+      pos = pos + #field
+    end
+    fields[#fields + 1] = field
+    local sep = s:sub(pos, pos)
+    if sep == "," then
+      pos = pos + 1
+    else
+      assert(sep == "\n" or sep == "\r", "bad character after a field: " .. sep)
+      pos = s:find("\n", pos, true) + 1
+      records[#records + 1], fields = fields, {}
+    end
+  end
+  return records
+end
+
+-- the test parsers themselves
+do
+  local v = json_decode(' {"a": [1, 2.5, -3e2, true, null], "b": "x\\"\\u00e9\\n", "c": {}} ')
+  assert(v.a[1] == 1 and v.a[2] == 2.5 and v.a[3] == -300.0 and v.a[4] == true)
+  assert(v.a[5] == json_null and v.b == 'x"\u{e9}\n' and next(v.c) == nil)
+  T.checkerror("JSON", json_decode, '{"a": 1,}')
+  T.checkerror("JSON", json_decode, '[1] 2')
+  T.checkerror("JSON", json_decode, '"a\nb"')
+  local r = csv_decode('a,"b,""c""",\r\n1,2,3\n')
+  assert(#r == 2 and r[1][2] == 'b,"c"' and r[1][3] == "" and r[2][3] == "3")
+end
+
+----------------------------------------------------------------------------
+-- bench.json
+----------------------------------------------------------------------------
+do
+  local s = "quote \" backslash \\ newline \n tab \t bell \a nul \0 é"
+  local v = json_decode(bench.json{s = s, n = {1, 2.5, 0 / 0, 1 / 0, -1 / 0, 2 ^ 63}})
+  assert(v.s == s)
+  assert(v.n[1] == 1 and math.type(v.n[1]) == "integer" and v.n[2] == 2.5)
+  assert(v.n[3] == json_null and v.n[4] == json_null and v.n[5] == json_null)
+  assert(T.same(v.n[6], 2.0 ^ 63))
+  assert(bench.json{} == "[]" and bench.json(0.1) == "0.10000000000000001")
+  assert(bench.json(-0.0) == "-0" and bench.json(math.mininteger) == "-9223372036854775808")
+  assert(json_decode(bench.json("\xff\xfe")) == "\u{ff}\u{fe}")  -- Latin-1 fallback
+  T.checkerror("cannot write a function to JSON", bench.json, {print})
+  T.checkerror("cannot write a number key to JSON", bench.json, {1, [2.5] = 0})
+end
+
+----------------------------------------------------------------------------
+-- a tiny batch across 1 and 2 threads
+----------------------------------------------------------------------------
+local calls = 0
+local batch = {
+  name = 'tiny, "quoted" batch',
+  repeats = 3,
+  cases = {
+    {name = "serial", threads = {1}, run = function()
+      local s = 0
+      for i = 1, 2000 do s = s + i end
+      return s
+    end},
+    {name = "sum", setup = function() return par.arange(1, 10001) * 0.5 end,
+     run = function(a) return a:sum() end, deterministic = true, baseline = "serial"},
+    {name = "text", loops = 4, run = function() calls = calls + 1 return "a,b" end},
+    {name = "nothing", run = function() end},
+  },
+}
+
+local threads0 = par.threads()
+
+-- Runs f with print replaced; returns the printed lines and f's results.
+local function capture(f, ...)
+  local lines, saved = {}, print
+  print = function(...)
+    local t = table.pack(...)
+    for i = 1, t.n do t[i] = tostring(t[i]) end
+    lines[#lines + 1] = table.concat(t, "\t")
+  end
+  local r = table.pack(pcall(f, ...))
+  print = saved
+  assert(r[1], r[2])
+  return lines, table.unpack(r, 2, r.n)
+end
+
+local csv, json = tmpname(".csv"), tmpname(".json")
+local lines, r = capture(bench.run, batch, {threads = {2, 1, 2}, csv = csv, json = json})
+assert(par.threads() == threads0)
+
+-- the results table
+assert(r.name == batch.name and r.repeats == 3 and #r.threads == 2)
+assert(r.threads[1] == 1 and r.threads[2] == 2)
+assert(r.files.csv == csv and r.files.json == json and r.files.plot == nil)
+assert(#r.rows == 1 + 2 + 2 + 2)
+assert(calls == 2 * (1 + 3 * 4))  -- warm-up + repeats * loops, at 2 thread counts
+local rows = {}
+for _, row in ipairs(r.rows) do
+  rows[row.case .. row.threads] = row
+  assert(#row.times == 3)
+  local sorted = {table.unpack(row.times)}
+  table.sort(sorted)
+  assert(row.min == sorted[1] and row.median == sorted[2] and row.max == sorted[3])
+  assert(row.min > 0 and row.min <= row.median and row.median <= row.max)
+  assert(row.efficiency == row.speedup * 1 / row.threads)
+end
+assert(rows.serial1.speedup == 1 and rows.serial1.result == 2001000 and rows.serial2 == nil)
+assert(rows.text1.speedup == 1 and rows.text1.efficiency == 1 and rows.text1.loops == 4)
+assert(rows.text2.speedup == rows.text1.median / rows.text2.median)
+assert(rows.sum1.speedup == rows.serial1.median / rows.sum1.median)
+assert(rows.sum2.speedup == rows.serial1.median / rows.sum2.median)
+assert(rows.sum1.result == 25002500.0 and rows.sum2.result == 25002500.0)
+assert(rows.sum1.consistent == true and rows.sum2.consistent == true)
+assert(rows.text1.consistent == nil and rows.nothing1.result == nil)
+for k, v in pairs{cpu = "string", cores = "number", os = "string", compiler = "string",
+                  parlua = "string", lua = "string", date = "string"} do
+  assert(type(r.machine[k]) == v and r.machine[k] ~= "", k)
+end
+assert(math.type(r.machine.cores) == "integer" and r.machine.cores >= 1)
+assert(r.machine.parlua == par.version and r.machine.lua == _VERSION)
+assert(r.date:find("^%d%d%d%d%-%d%d%-%d%dT%d%d:%d%d:%d%dZ$"))
+
+-- the printed table: a header, then one aligned line per row
+do
+  local head
+  for i, l in ipairs(lines) do
+    if l:find("^case ") then head = i end
+  end
+  assert(head and lines[1]:find(r.machine.cpu, 1, true))
+  local words = {}
+  for w in lines[head]:gmatch("%S+") do words[#words + 1] = w end
+  assert(table.concat(words, " ") == "case threads median min max speedup efficiency result")
+  local width = utf8.len(lines[head]:match("^(.-)result$"))
+  for i, row in ipairs(r.rows) do
+    local l = lines[head + i]
+    assert(l:find("^" .. row.case .. " +" .. row.threads .. " "), l)
+    local v = row.result
+    local shown = v == nil and "" or
+      math.type(v) == "float" and string.format("%.10g", v) or tostring(v)
+    local prefix = l:sub(1, #l - #shown)
+    assert(prefix .. shown == l and utf8.len(prefix) == width, l)
+  end
+  assert(lines[head + #r.rows + 1] == "csv: " .. csv)
+  assert(lines[head + #r.rows + 2] == "json: " .. json)
+end
+
+-- the CSV: a header and one record per row, machine columns included
+do
+  local records = csv_decode(slurp(csv))
+  local head = records[1]
+  assert(#head == 19 and head[1] == "batch" and head[2] == "case" and head[6] == "median_s")
+  assert(#records == 1 + #r.rows)
+  local col = {}
+  for i, name in ipairs(head) do col[name] = i end
+  for i, row in ipairs(r.rows) do
+    local rec = records[i + 1]
+    assert(#rec == #head)
+    assert(rec[col.batch] == batch.name and rec[col.case] == row.case)
+    assert(tonumber(rec[col.threads]) == row.threads and tonumber(rec[col.repeats]) == 3)
+    assert(tonumber(rec[col.median_s]) == row.median and tonumber(rec[col.min_s]) == row.min)
+    assert(tonumber(rec[col.speedup]) == row.speedup)
+    assert(rec[col.cpu] == r.machine.cpu and rec[col.compiler] == r.machine.compiler)
+    assert(rec[col.parlua] == par.version and rec[col.date] == r.date)
+  end
+  assert(records[2][col.result] == "2001000" and records[5][col.result] == "a,b")
+  assert(records[3][col.consistent] == "true" and records[2][col.consistent] == "")
+  os.remove(csv)
+end
+
+-- the JSON: the whole results table
+do
+  local v = json_decode(slurp(json))
+  assert(v.name == batch.name and v.repeats == 3 and v.date == r.date and v.files == nil)
+  for k, x in pairs(r.machine) do assert(v.machine[k] == x, k) end
+  assert(#v.rows == #r.rows)
+  for i, row in ipairs(r.rows) do
+    local j = v.rows[i]
+    assert(j.case == row.case and j.threads == row.threads and j.median == row.median)
+    assert(j.speedup == row.speedup and #j.times == 3 and j.times[2] == row.times[2])
+    assert(j.result == row.result)
+  end
+  os.remove(json)
+end
+
+----------------------------------------------------------------------------
+-- options
+----------------------------------------------------------------------------
+
+-- filter: the matching cases and the baselines they name
+do
+  local out, q = capture(bench.run, batch, {filter = "^su", threads = {1}, repeats = 1,
+                                            save = false, quiet = true})
+  assert(#out == 0)
+  assert(#q.rows == 2 and q.rows[1].case == "serial" and q.rows[2].case == "sum")
+  assert(q.repeats == 1 and next(q.files) == nil)
+  T.checkerror("no case matches 'zzz' (cases: serial, sum, text, nothing)", bench.run, batch,
+    {filter = "zzz", quiet = true, save = false})
+end
+
+-- default file names in the 'out' folder, and the speed-up plot
+do
+  local dir = tmpname("")
+  assert(os.execute("mkdir " .. dir))
+  local png = dir .. "/speedup.png"
+  local q = bench.run(batch, {threads = {1, 2}, repeats = 1, out = dir, quiet = true, plot = png})
+  local stamp = "%d%d%d%d%d%d%d%d%-%d%d%d%d%d%d"
+  local name = "/bench%-tiny%-quoted%-batch%-" .. stamp .. "%.csv$"
+  assert(q.files.csv:find("^" .. dir:gsub("%p", "%%%0") .. name))
+  assert(q.files.json == q.files.csv:gsub("csv$", "json"))
+  assert(q.files.plot == png and slurp(png):sub(1, 4) == "\137PNG" and #slurp(png) > 1024)
+  for _, f in pairs(q.files) do assert(os.remove(f)) end
+  assert(os.remove(dir))
+end
+
+-- a deterministic case whose results vary is flagged, with a warning
+do
+  local n = 0
+  local warned = {}
+  local stderr = io.stderr
+  io.stderr = {write = function(_, s) warned[#warned + 1] = s end}
+  local ok, q = pcall(bench.run, {name = "flaky", repeats = 2, cases = {
+    {name = "count", deterministic = true, run = function() n = n + 1 return n end}}},
+    {threads = {1}, save = false, quiet = true})
+  io.stderr = stderr
+  assert(ok, q)
+  assert(q.rows[1].consistent == false and q.rows[1].result == 2)
+  assert(#warned == 1)
+  assert(warned[1]:find("deterministic case 'count' returned 2 on 1 thread after 1", 1, true))
+end
+
+----------------------------------------------------------------------------
+-- batch files and the command line
+----------------------------------------------------------------------------
+local plainfile, selffile = tmpname(".lua"), tmpname(".lua")
+writefile(plainfile, [[
+return {name = "plain", cases = {{name = "one", run = function() return 1 end}}}
+]])
+writefile(selffile, [[
+return require("par.bench").batch{name = "self", repeats = 2,
+  cases = {{name = "two", run = function() return 2 end}}}
+]])
+do
+  local q = bench.run(plainfile, {threads = {1}, save = false, quiet = true})
+  assert(q.name == "plain" and q.repeats == 5 and q.rows[1].result == 1)
+  q = bench.run(selffile, {threads = {1}, save = false, quiet = true})
+  assert(q.name == "self" and q.repeats == 2 and q.rows[1].result == 2)
+  q = bench.main{selffile, "--threads", "1", "--repeats=1", "--quiet", "--no-save"}
+  assert(q.name == "self" and q.repeats == 1 and #q.rows == 1)
+  local out = capture(bench.main, {"--help"})
+  assert(out[1]:find("^usage:") and table.concat(out, "\n"):find("--threads LIST", 1, true))
+  T.checkerror("par.bench: no batch file given (try --help)", bench.main, {"--quiet"})
+  T.checkerror("option '--threads' expects a list like 1,2,4, got '1,x'", bench.main,
+    {plainfile, "--threads", "1,x"})
+  T.checkerror("option '--repeats' expects a positive integer, got '0'", bench.main,
+    {plainfile, "--repeats", "0"})
+  T.checkerror("option '--csv' needs a value", bench.main, {plainfile, "--csv"})
+  T.checkerror("unknown argument '--bogus' (try --help)", bench.main, {plainfile, "--bogus"})
+  T.checkerror("unknown argument 'extra' (try --help)", bench.main, {plainfile, "extra"})
+end
+
+-- a self-running batch file run as a script
+do
+  local cmd = string.format("%s %s --threads 1 --no-save 2>&1", os.getenv("PARLUA_BIN"), selffile)
+  local p = assert(io.popen(cmd, "r"))
+  local out = p:read("a")
+  assert(p:close(), out)
+  assert(out:find("bench 'self'", 1, true) and out:find("\ntwo +1 ", 1, false), out)
+  cmd = string.format("%s %s --threads 0 2>&1", os.getenv("PARLUA_BIN"), selffile)
+  p = assert(io.popen(cmd, "r"))
+  out = p:read("a")
+  assert(not p:close() and out:find("option '--threads' expects a list", 1, true), out)
+end
+os.remove(plainfile)
+os.remove(selffile)
+
+----------------------------------------------------------------------------
+-- errors: checked before anything runs; threads restored after failures
+----------------------------------------------------------------------------
+local function run(b, o)
+  return bench.run(b, o or {threads = {1}, save = false, quiet = true})
+end
+local ok1 = {name = "ok", run = function() end}
+T.checkerror("par.bench: a batch must be a table, got number", run, 42)
+T.checkerror("par.bench: the batch has no name", run, {cases = {ok1}})
+T.checkerror("batch 'b' has no cases", run, {name = "b", cases = {}})
+T.checkerror("case 2 has no name", run, {name = "b", cases = {ok1, {run = print}}})
+T.checkerror("case 2 must be a table, got string", run, {name = "b", cases = {ok1, "x"}})
+T.checkerror("case 'x': 'run' must be a function, got number", run,
+  {name = "b", cases = {{name = "x", run = 1}}})
+T.checkerror("case 'x': 'run' must be a function, got nil", run,
+  {name = "b", cases = {{name = "x"}}})
+T.checkerror("case 'x': 'setup' must be a function, got string", run,
+  {name = "b", cases = {{name = "x", run = print, setup = "s"}}})
+T.checkerror("case 'ok' appears twice", run, {name = "b", cases = {ok1, ok1}})
+T.checkerror("case 'x' has an unknown field 'repeat'", run,
+  {name = "b", cases = {{name = "x", run = print, ["repeat"] = 2}}})
+T.checkerror("case 'x': baseline 'later' must name a case listed before it", run,
+  {name = "b", cases = {{name = "x", run = print, baseline = "later"},
+                        {name = "later", run = print}}})
+T.checkerror("case 'x': 'loops' must be a positive integer", run,
+  {name = "b", cases = {{name = "x", run = print, loops = 0.5}}})
+T.checkerror("case 'x': 'threads'[1] must be a positive integer, got 0", run,
+  {name = "b", cases = {{name = "x", run = print, threads = {0}}}})
+T.checkerror("batch 'repeats' must be a positive integer", run,
+  {name = "b", repeats = 0, cases = {ok1}})
+T.checkerror("option 'threads' must be a non-empty list of positive integers", run,
+  {name = "b", cases = {ok1}}, {threads = 2})
+T.checkerror("option 'threads'[2] must be a positive integer, got 1.5", run,
+  {name = "b", cases = {ok1}}, {threads = {1, 1.5}})
+T.checkerror("option 'repeats' must be a positive integer", run,
+  {name = "b", cases = {ok1}}, {repeats = -1})
+T.checkerror("par.bench: unknown option 'thread'", run, {name = "b", cases = {ok1}}, {thread = {1}})
+T.checkerror("par.bench: cannot load batch: ", run, "/nonexistent/batch.lua")
+do
+  local bad = tmpname(".lua")
+  writefile(bad, "return {name = 'b', cases = {}}}")
+  T.checkerror("par.bench: cannot load batch: ", run, bad)
+  writefile(bad, "error('boom in file')")
+  T.checkerror("par.bench: error loading batch '" .. bad .. "': ", run, bad)
+  os.remove(bad)
+end
+par.set_threads(1)
+T.checkerror("case 'boom' failed: ", run, {name = "b", cases = {{name = "boom", run = function()
+  error("kaboom")
+end}}}, {threads = {2}, save = false, quiet = true})
+assert(par.threads() == 1)
+T.checkerror("case 'tbl' returned a table: return a number, a string, a boolean or nothing", run,
+  {name = "b", cases = {{name = "tbl", run = function() return {} end}}},
+  {threads = {2}, save = false, quiet = true})
+assert(par.threads() == 1)
+T.checkerror("par.bench: cannot write '/nonexistent/x.csv'", run, {name = "b", cases = {ok1}},
+  {threads = {1}, csv = "/nonexistent/x.csv", quiet = true})
+par.set_threads(threads0)
+
+print("OK")
