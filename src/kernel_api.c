@@ -1,6 +1,571 @@
-/* kernel_api.c: stub, to be written. */
+/*
+** kernel_api.c: par.prange, par.preduce, par.map, par.mapreduce,
+** par.vectorize and par.jit (API section 4): arguments and options, the
+** choice between native and Lua mode, and the assembly of results by the
+** dtype rules (all integers: int64; any float: float64; booleans: bool;
+** other values: a Lua table in iteration order).
+**
+** Every kernel runs in Lua mode (lua_mode.h) until the native compiler
+** exists; kernelmode() is where it will plug in.
+*/
+#include <math.h>
+#include <string.h>
+
+#include "lauxlib.h"
+
+#include "array.h"
+#include "lua_mode.h"
 #include "modules.h"
+#include "parallel.h"
+#include "reduce.h"
+#include "rng.h"
+
+#define KERNEL_MT "par.kernel"
+
+enum { MODE_AUTO, MODE_NATIVE, MODE_LUA };
+enum { K_JIT, K_VECTORIZE };
+
+typedef struct Opts {
+  int parallel;          /* false: one thread */
+  int hasseed;
+  uint64_t seed;         /* the loop seed, when given */
+  int progress;          /* accepted; the progress bar is not drawn yet */
+  int mode;
+  int fastmath;          /* accepted; only native code would use it */
+} Opts;
+
+/* A par.jit or par.vectorize callable. Plain data, so that it crosses
+** into worker states byte for byte (transfer.h); user value 1 is the
+** function it stands for. */
+typedef struct Kernel {
+  int kind;
+  Opts opts;
+} Kernel;
+
+/* Shape of a result: n iterations as 1-D (n) or 2-D (rows, cols). */
+typedef struct Shape {
+  int ndim;
+  int64_t d0, d1;
+} Shape;
+
+static const char *const opnames[] = {"+", "*", "min", "max", NULL};
+
+
+/* {{{ arguments and options */
+
+static void defaultopts(Opts *o) {
+  memset(o, 0, sizeof *o);
+  o->parallel = 1;
+  o->mode = MODE_AUTO;
+}
+
+static int optbool(lua_State *L, int arg, const char *name) {
+  if (!lua_isboolean(L, -1))
+    luaL_argerror(L, arg, lua_pushfstring(L, "option '%s' must be a boolean", name));
+  return lua_toboolean(L, -1);
+}
+
+/* The value on top as a seed, by the rules of par.rng seeds: an integer
+** taken as its unsigned 64 bits, or a float with an integer value in
+** [-2^63, 2^64). */
+static uint64_t optseed(lua_State *L, int arg) {
+  lua_Number f = lua_tonumber(L, -1);
+  if (lua_isinteger(L, -1)) return (uint64_t)lua_tointeger(L, -1);
+  if (lua_type(L, -1) == LUA_TNUMBER && f == floor(f)) {
+    if (f >= -0x1p63 && f < 0x1p63) return (uint64_t)(int64_t)f;
+    if (f >= 0x1p63 && f < 0x1p64) return (uint64_t)f;
+  }
+  luaL_argerror(L, arg, "option 'seed' must be an integer below 2^64");
+  return 0;
+}
+
+static int optmode(lua_State *L, int arg) {
+  static const char *const modes[] = {"auto", "native", "lua", NULL};
+  const char *s = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "";
+  int i;
+  for (i = 0; modes[i] != NULL; i++)
+    if (strcmp(s, modes[i]) == 0) return i;
+  luaL_argerror(L, arg, "option 'mode' must be \"auto\", \"native\" or \"lua\"");
+  return MODE_AUTO;
+}
+
+/* The options table at arg (none or nil: the defaults). */
+static void checkopts(lua_State *L, int arg, Opts *o) {
+  static const char *const names[] = {
+    "parallel", "seed", "progress", "mode", "fastmath", NULL
+  };
+  defaultopts(o);
+  if (lua_isnoneornil(L, arg)) return;
+  luaL_checktype(L, arg, LUA_TTABLE);
+  lua_pushnil(L);
+  while (lua_next(L, arg)) {
+    const char *name = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "?";
+    int i;
+    for (i = 0; names[i] != NULL && strcmp(names[i], name) != 0; i++) {}
+    switch (i) {
+      case 0: o->parallel = optbool(L, arg, name); break;
+      case 1: o->seed = optseed(L, arg); o->hasseed = 1; break;
+      case 2: o->progress = optbool(L, arg, name); break;
+      case 3: o->mode = optmode(L, arg); break;
+      case 4: o->fastmath = optbool(L, arg, name); break;
+      default:
+        if (lua_type(L, -2) != LUA_TSTRING)
+          luaL_argerror(L, arg, "option names must be strings");
+        luaL_argerror(L, arg, lua_pushfstring(L, "unknown option '%s'", name));
+    }
+    lua_pop(L, 1);
+  }
+}
+
+/* An iteration count: a non-negative integer (a float with an integer
+** value is accepted). */
+static int64_t checkcount(lua_State *L, int arg) {
+  lua_Integer n = luaL_checkinteger(L, arg);
+  luaL_argcheck(L, n >= 0, arg, "count must be non-negative");
+  return n;
+}
+
+/* The kernel at arg: a function, or a par.jit/par.vectorize callable,
+** which is replaced by the function it stands for. */
+static void checkkernel(lua_State *L, int arg) {
+  if (lua_type(L, arg) == LUA_TFUNCTION) return;
+  if (luaL_testudata(L, arg, KERNEL_MT) == NULL) luaL_typeerror(L, arg, "function");
+  lua_getiuservalue(L, arg, 1);
+  lua_replace(L, arg);
+}
+
+/* }}} */
+
+
+/* {{{ the mode decision */
+
+/*
+** How a kernel runs: MODE_LUA or MODE_NATIVE, and in *reason why it is not
+** native. Raises when native mode is required and impossible. There is no
+** native compiler yet, so every kernel runs in Lua mode; the compiler will
+** plug in here (try it for "auto" and "native", fall back for "auto"), and
+** the auto-mode notice (printed once per kernel) will print *reason.
+*/
+static int kernelmode(lua_State *L, const Opts *o, const char **reason) {
+  if (!par_jit_enabled()) {
+    if (o->mode == MODE_NATIVE)
+      luaL_error(L, "native mode requested but --no-jit is set");
+    *reason = "--no-jit is set";
+    return MODE_LUA;
+  }
+  if (o->mode == MODE_LUA) {
+    *reason = "mode = \"lua\"";
+    return MODE_LUA;
+  }
+  if (o->mode == MODE_NATIVE)
+    luaL_error(L, "native compilation is not available yet");
+  *reason = "native compilation is not available yet";
+  return MODE_LUA;
+}
+
+/* Checks the options' mode; the kernel then runs in Lua mode. */
+static void luamode(lua_State *L, const Opts *o) {
+  const char *reason;
+  kernelmode(L, o, &reason);
+}
+
+/* }}} */
+
+
+/* {{{ results */
+
+/* Kind of value c of iteration i (0-based). */
+static int kindat(const par_job *job, int c, int64_t i) {
+  const par_jblock *blk = &job->blocks[i / PAR_BLOCK];
+  int k = c < blk->ncols ? blk->kind[c][i % PAR_BLOCK] : PAR_V_NIL;
+  return k == 0 ? PAR_V_NIL : k;
+}
+
+/* First iteration (0-based) whose value c is of one of 'kinds'. */
+static int64_t firstof(const par_job *job, int c, unsigned kinds) {
+  int64_t i;
+  for (i = 0; i < job->n; i++)
+    if ((unsigned)kindat(job, c, i) & kinds) return i;
+  return -1;
+}
+
+static const char *kindname(int k) {
+  return k == PAR_V_BOOL ? "a boolean" : k == PAR_V_OBJ ? "a non-number" : "a number";
+}
+
+/* The kinds value c takes over all iterations. */
+static unsigned colmask(const par_job *job, int c) {
+  unsigned m = 0;
+  int64_t b;
+  for (b = 0; b < job->nblocks; b++) {
+    const par_jblock *blk = &job->blocks[b];
+    m |= c < blk->ncols ? blk->mask[c] : PAR_V_NIL;
+  }
+  return m;
+}
+
+/* Raises the error for value c when iterations disagree: nil against a
+** value, or booleans against numbers. */
+static void checkmix(lua_State *L, const par_job *job, int c, unsigned m, const char *fname) {
+  unsigned a = 0, b = 0;
+  if ((m & PAR_V_NIL) && m != PAR_V_NIL) {
+    a = PAR_V_NIL;
+    b = m & ~(unsigned)PAR_V_NIL;
+  }
+  else if ((m & PAR_V_BOOL) && (m & (PAR_V_INT | PAR_V_FLT)) && !(m & PAR_V_OBJ)) {
+    a = PAR_V_BOOL;
+    b = PAR_V_INT | PAR_V_FLT;
+  }
+  if (a != 0) {
+    int64_t i = firstof(job, c, a), j = firstof(job, c, b);
+    luaL_error(L, "%s: value %d is %s in iteration %I but %s in iteration %I", fname,
+               c + 1, a == PAR_V_NIL ? "nil" : "a boolean", (lua_Integer)i + 1,
+               kindname(kindat(job, c, j)), (lua_Integer)j + 1);
+  }
+}
+
+/* Pushes value c of every iteration as an array of dtype dt. */
+static void pusharray(lua_State *L, const par_job *job, int c, const Shape *s, par_dtype dt) {
+  par_array *a = par_newarray(L, dt, s->ndim, s->d0, s->d1);
+  int64_t i;
+  for (i = 0; i < job->n; i++) {
+    const par_jblock *blk = &job->blocks[i / PAR_BLOCK];
+    uint64_t v = blk->val[c][i % PAR_BLOCK];
+    if (dt == PAR_I64) PAR_I64P(a)[i] = (int64_t)v;
+    else if (dt == PAR_BOOL) PAR_BOOLP(a)[i] = (uint8_t)v;
+    else if (blk->kind[c][i % PAR_BLOCK] == PAR_V_INT) PAR_F64P(a)[i] = (double)(int64_t)v;
+    else memcpy(&PAR_F64P(a)[i], &v, sizeof v);
+  }
+}
+
+/* Pushes value c of iteration i; objs: index of block i's objects. */
+static void pushvalue(lua_State *L, const par_job *job, int c, int64_t i, int objs) {
+  const par_jblock *blk = &job->blocks[i / PAR_BLOCK];
+  uint64_t v = blk->val[c][i % PAR_BLOCK];
+  lua_Number f;
+  switch (kindat(job, c, i)) {
+    case PAR_V_INT: lua_pushinteger(L, (lua_Integer)v); break;
+    case PAR_V_FLT: memcpy(&f, &v, sizeof f); lua_pushnumber(L, f); break;
+    case PAR_V_BOOL: lua_pushboolean(L, v != 0); break;
+    default: lua_rawgeti(L, objs, (lua_Integer)v); break;
+  }
+}
+
+/* Pushes value c of every iteration as a Lua table: a sequence, or for a
+** 2-D shape a sequence of rows. */
+static void pushtable(lua_State *L, int jobidx, const par_job *job, int c, const Shape *s) {
+  int t, objs = 0;
+  int64_t i, b = -1;
+  lua_createtable(L, s->d0 > INT32_MAX ? 0 : (int)s->d0, 0);
+  t = lua_gettop(L);
+  for (i = 0; s->ndim == 2 && i < s->d0; i++) {
+    lua_createtable(L, s->d1 > INT32_MAX ? 0 : (int)s->d1, 0);
+    lua_rawseti(L, t, (lua_Integer)i + 1);
+  }
+  for (i = 0; i < job->n; i++) {
+    if (i / PAR_BLOCK != b) {
+      b = i / PAR_BLOCK;
+      lua_settop(L, t);
+      objs = 0;
+      if (c < job->blocks[b].ncols && (job->blocks[b].mask[c] & PAR_V_OBJ)) {
+        par_job_pushobjs(L, jobidx, b);
+        objs = lua_gettop(L);
+      }
+    }
+    if (s->ndim == 2) {
+      lua_rawgeti(L, t, (lua_Integer)(i / s->d1) + 1);
+      pushvalue(L, job, c, i, objs);
+      lua_rawseti(L, -2, (lua_Integer)(i % s->d1) + 1);
+      lua_pop(L, 1);
+    }
+    else {
+      pushvalue(L, job, c, i, objs);
+      lua_rawseti(L, t, (lua_Integer)i + 1);
+    }
+  }
+  lua_settop(L, t);
+}
+
+/* Pushes the result for value c. */
+static void pushcolumn(lua_State *L, int jobidx, const par_job *job, int c,
+                       const Shape *s, const char *fname) {
+  unsigned m = colmask(job, c);
+  checkmix(L, job, c, m, fname);
+  if (m == PAR_V_NIL) lua_pushnil(L);
+  else if (m & PAR_V_OBJ) pushtable(L, jobidx, job, c, s);
+  else if (m & PAR_V_BOOL) pusharray(L, job, c, s, PAR_BOOL);
+  else pusharray(L, job, c, s, m & PAR_V_FLT ? PAR_F64 : PAR_I64);
+}
+
+/* Pushes one result per value the kernel returned (nil when it returned
+** nothing), and frees the job's blocks. */
+static int pushresults(lua_State *L, int jobidx, const Shape *s, const char *fname) {
+  par_job *job = lua_touserdata(L, jobidx);
+  int64_t b;
+  int n = 0, c;
+  for (b = 0; b < job->nblocks; b++)
+    if (job->blocks[b].ncols > n) n = job->blocks[b].ncols;
+  if (n == 0) {
+    par_job_free(L, jobidx);
+    lua_pushnil(L);
+    return 1;
+  }
+  luaL_checkstack(L, n + 8, "too many results");
+  for (c = 0; c < n; c++) pushcolumn(L, jobidx, job, c, s, fname);
+  par_job_free(L, jobidx);
+  return n;
+}
+
+/* Pushes the reduction of the block results, in block order. */
+static int pushreduction(lua_State *L, int jobidx) {
+  par_job *job = lua_touserdata(L, jobidx);
+  par_lnum s = {1, 0, 0.0};
+  int has = job->op == PAR_OP_SUM || job->op == PAR_OP_PROD;
+  int64_t b;
+  s.i = job->op == PAR_OP_PROD;
+  for (b = 0; b < job->nblocks; b++) {
+    const par_jblock *blk = &job->blocks[b];
+    if (!blk->hasacc) continue;
+    s = has ? par_lnum_fold(job->op, s, blk->acc) : blk->acc;
+    has = 1;
+  }
+  par_job_free(L, jobidx);
+  if (s.isint) lua_pushinteger(L, s.i);
+  else lua_pushnumber(L, s.f);
+  return 1;
+}
+
+/* }}} */
+
+
+/* {{{ running */
+
+/* Sets the job's threads and loop seed (opts.seed, else one raw output of
+** the default generator, or of the iteration's stream inside a kernel),
+** and runs the kernel at fidx. */
+static void run(lua_State *L, int jobidx, int fidx, const Opts *o) {
+  par_job *job = lua_touserdata(L, jobidx);
+  job->nthreads = o->parallel ? 0 : 1;
+  job->seed = o->hasseed ? o->seed : pcg64_next_uint64(par_rng_get(L));
+  par_job_run(L, jobidx, fidx);
+}
+
+/* min and max of nothing have no value. */
+static void checkempty(lua_State *L, int op, int64_t n, int arg) {
+  if (n == 0 && (op == PAR_OP_MIN || op == PAR_OP_MAX))
+    luaL_argerror(L, arg, lua_pushfstring(L, "'%s' of an empty range", opnames[op]));
+}
+
+/* for i in par.prange(n): the iterator of a plain serial loop. */
+static int rangeiter(lua_State *L) {
+  lua_Integer n = lua_tointeger(L, 1), i = lua_tointeger(L, 2);
+  if (i >= n) return 0;
+  lua_pushinteger(L, i + 1);
+  return 1;
+}
+
+/* par.prange(n, f [, opts]); par.prange(n): a serial iterator. */
+static int l_prange(lua_State *L) {
+  Opts o;
+  par_job *job;
+  Shape s;
+  int64_t n = checkcount(L, 1);
+  if (lua_isnoneornil(L, 2) && lua_isnoneornil(L, 3)) {
+    lua_pushcfunction(L, rangeiter);
+    lua_pushinteger(L, n);
+    lua_pushinteger(L, 0);
+    return 3;
+  }
+  checkkernel(L, 2);
+  checkopts(L, 3, &o);
+  luamode(L, &o);
+  lua_settop(L, 3);
+  job = par_job_push(L, 0);
+  job->n = n;
+  job->fname = "prange";
+  run(L, 4, 2, &o);
+  s.ndim = 1; s.d0 = n; s.d1 = 1;
+  return pushresults(L, 4, &s, "prange");
+}
+
+/* par.preduce(op, n, f [, opts]) */
+static int l_preduce(lua_State *L) {
+  Opts o;
+  par_job *job;
+  int op = luaL_checkoption(L, 1, NULL, opnames);
+  int64_t n = checkcount(L, 2);
+  checkkernel(L, 3);
+  checkopts(L, 4, &o);
+  luamode(L, &o);
+  checkempty(L, op, n, 2);
+  lua_settop(L, 4);
+  job = par_job_push(L, 0);
+  job->n = n;
+  job->op = op;
+  job->fname = "preduce";
+  run(L, 5, 3, &o);
+  return pushreduction(L, 5);
+}
+
+/* Sets map argument m from the value at arg; returns its array or NULL. */
+static const par_array *maparg(lua_State *L, int arg, par_marg *m) {
+  par_array *a;
+  switch (lua_type(L, arg)) {
+    case LUA_TNUMBER:
+      m->num.isint = lua_isinteger(L, arg);
+      m->num.i = m->num.isint ? lua_tointeger(L, arg) : 0;
+      m->num.f = m->num.isint ? 0.0 : lua_tonumber(L, arg);
+      return NULL;
+    case LUA_TBOOLEAN:
+      m->isbool = 1;
+      m->boolean = lua_toboolean(L, arg);
+      return NULL;
+    default:
+      if (par_toarray(L, arg) == NULL) luaL_typeerror(L, arg, "array or number");
+      a = par_checkarray(L, arg);
+      m->data = a->data;
+      m->dtype = a->dtype;
+      return a;
+  }
+}
+
+/*
+** par.map and par.mapreduce (op >= 0), and a vectorize callable given
+** arrays: the kernel at fidx (already checked), then the arguments up to
+** 'last', arrays of one shape and scalars; opts already read.
+*/
+static int mapcall(lua_State *L, int fidx, int last, int op, const Opts *o,
+                   const char *fname) {
+  int first = fidx + 1, nargs = last - fidx, i, jobidx;
+  const par_array *shape = NULL;
+  par_job *job;
+  Shape s;
+  char b1[48], b2[48];
+  luamode(L, o);
+  lua_settop(L, last);
+  job = par_job_push(L, nargs);
+  jobidx = lua_gettop(L);
+  for (i = 0; i < nargs; i++) {
+    const par_array *a = maparg(L, first + i, &job->args[i]);
+    if (a != NULL && shape != NULL && !par_sameshape(a, shape))
+      luaL_argerror(L, first + i, lua_pushfstring(L, "shape %s does not match %s",
+                    par_shapestr(a, b1), par_shapestr(shape, b2)));
+    if (shape == NULL) shape = a;
+  }
+  if (shape == NULL) luaL_argerror(L, first, "array expected (no argument is an array)");
+  s.ndim = shape->ndim; s.d0 = shape->dim[0]; s.d1 = shape->dim[1];
+  job->n = shape->size;
+  job->op = op;
+  job->fname = fname;
+  if (op >= 0) {
+    checkempty(L, op, job->n, first);
+    run(L, jobidx, fidx, o);
+    return pushreduction(L, jobidx);
+  }
+  if (job->n == 0) {   /* no values to infer a dtype from */
+    par_newarray(L, PAR_F64, s.ndim, s.d0, s.d1);
+    return 1;
+  }
+  run(L, jobidx, fidx, o);
+  return pushresults(L, jobidx, &s, fname);
+}
+
+/* The arguments of par.map/par.mapreduce from fidx on: a last table that
+** is not an array holds the options. */
+static int mapargs(lua_State *L, int fidx, int op, const char *fname) {
+  int last = lua_gettop(L);
+  Opts o;
+  checkkernel(L, fidx);
+  if (last > fidx && lua_type(L, last) == LUA_TTABLE) checkopts(L, last--, &o);
+  else defaultopts(&o);
+  return mapcall(L, fidx, last, op, &o, fname);
+}
+
+static int l_map(lua_State *L) {
+  return mapargs(L, 1, -1, "map");
+}
+
+static int l_mapreduce(lua_State *L) {
+  return mapargs(L, 2, luaL_checkoption(L, 1, NULL, opnames), "mapreduce");
+}
+
+/* }}} */
+
+
+/* {{{ par.jit and par.vectorize callables */
+
+static int newkernel(lua_State *L, int kind) {
+  Opts o;
+  Kernel *k;
+  checkkernel(L, 1);
+  checkopts(L, 2, &o);
+  k = lua_newuserdatauv(L, sizeof *k, 1);
+  k->kind = kind;
+  k->opts = o;
+  luaL_setmetatable(L, KERNEL_MT);
+  lua_pushvalue(L, 1);
+  lua_setiuservalue(L, -2, 1);
+  return 1;
+}
+
+static int l_jit(lua_State *L) {
+  return newkernel(L, K_JIT);
+}
+
+static int l_vectorize(lua_State *L) {
+  return newkernel(L, K_VECTORIZE);
+}
+
+/* Calling a callable: a vectorize callable given an array maps over its
+** arguments; otherwise the function is called here with the arguments.
+** (For par.jit, the compiler front end will make the function's
+** `for i in par.prange(n)` loops parallel kernels at this point; until
+** then they run as the serial loops of par.prange(n).) */
+static int k_call(lua_State *L) {
+  Kernel *k = luaL_checkudata(L, 1, KERNEL_MT);
+  Opts o = k->opts;
+  int i, n = lua_gettop(L);
+  lua_getiuservalue(L, 1, 1);
+  lua_replace(L, 1);
+  if (k->kind == K_VECTORIZE)
+    for (i = 2; i <= n; i++)
+      if (par_toarray(L, i) != NULL) return mapcall(L, 1, n, -1, &o, "vectorize");
+  luamode(L, &o);
+  lua_call(L, n - 1, LUA_MULTRET);
+  return lua_gettop(L);
+}
+
+static int k_tostring(lua_State *L) {
+  Kernel *k = luaL_checkudata(L, 1, KERNEL_MT);
+  lua_pushfstring(L, "%s: %p", k->kind == K_JIT ? "par.jit" : "par.vectorize",
+                  lua_topointer(L, 1));
+  return 1;
+}
+
+/* }}} */
+
+
+static const luaL_Reg kernel_meta[] = {
+  {"__call", k_call},
+  {"__tostring", k_tostring},
+  {NULL, NULL}
+};
+
+static const luaL_Reg funcs[] = {
+  {"prange", l_prange},
+  {"preduce", l_preduce},
+  {"map", l_map},
+  {"mapreduce", l_mapreduce},
+  {"vectorize", l_vectorize},
+  {"jit", l_jit},
+  {NULL, NULL}
+};
 
 void par_open_kernels(lua_State *L) {
-  (void)L;
+  luaL_newmetatable(L, KERNEL_MT);
+  luaL_setfuncs(L, kernel_meta, 0);
+  lua_pushboolean(L, 1);
+  lua_setfield(L, -2, "__par_plain");   /* crosses into workers (transfer.h) */
+  lua_pop(L, 1);
+  luaL_setfuncs(L, funcs, 0);
 }

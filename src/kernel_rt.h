@@ -89,14 +89,15 @@ typedef struct prt_ctx {
   prt_pcg64 *defgen;          /* the caller's default generator */
   prt_err *errs;              /* one record per thread */
   int64_t *lowest_failed;     /* lowest failed block so far (atomic) */
-  int nthreads;               /* threads of this call (0: serial) */
+  int parallel;               /* opts.parallel */
   int (*interrupted)(void);
   double (*normal_slow)(prt_pcg64 *g, uint64_t r);
   double (*exp_slow)(prt_pcg64 *g, uint64_t r);
   uint64_t (*bounded)(prt_pcg64 *g, uint64_t rng);
   /* runs a parallel loop of a jit function; returns a PRT_ status and, on
   ** PRT_ERR, has copied the failing record to errs[tid] */
-  int (*run)(const struct prt_ctx *K, int64_t n, prt_blockfn fn, void *data, int tid);
+  int (*run)(const struct prt_ctx *K, int64_t n, prt_blockfn fn, void *data, int tid,
+             int serial);
   /* new array for par.zeros/par.empty; 0 or PRT_ERR (record written) */
   int (*alloc)(const struct prt_ctx *K, int dtype, int ndim, int64_t n, int64_t m,
                int zero, prt_arr *out, int tid);
@@ -104,6 +105,9 @@ typedef struct prt_ctx {
   const uint64_t *zig_ki, *zig_ke;
   const double *zig_wi, *zig_we;
 } prt_ctx;
+
+static const prt_num prt_num0 PRT_UNUSED;
+static const prt_arr prt_arr0 PRT_UNUSED;
 
 /* The state of one iteration (or of one serial jit call). */
 typedef struct prt_it {
@@ -115,6 +119,7 @@ typedef struct prt_it {
   int tid;
   uint32_t poll;
   uint64_t seed;              /* stream of this iteration: (seed, iter) */
+  uint64_t loops;             /* parallel loops started by a jit call */
   int64_t iter, block;
 } prt_it;
 
@@ -127,6 +132,7 @@ static PRT_UNUSED void prt_it_init(prt_it *it, const prt_ctx *K, uint64_t seed,
   it->tid = tid;
   it->poll = PRT_POLL;
   it->seed = seed;
+  it->loops = 0;
   it->iter = 0;
   it->block = block;
 }
@@ -282,6 +288,38 @@ static inline int prt_le_fi(double f, int64_t i) {
 static inline int prt_eq_if(int64_t i, double f) {
   int64_t fi;
   return prt_f2i(f, 0, &fi) && fi == i;
+}
+
+/* ---- numeric for (Lua's forprep) ---- */
+
+/* An integer loop from init by step runs when this returns 1; *count is
+** then the number of iterations after the first. */
+static inline int prt_forprep(int64_t init, int64_t limit, int64_t step, uint64_t *count) {
+  if (step > 0 ? init > limit : init < limit) return 0;
+  if (step > 0) {
+    *count = (uint64_t)limit - (uint64_t)init;
+    if (step != 1) *count /= (uint64_t)step;
+  }
+  else {
+    *count = (uint64_t)init - (uint64_t)limit;
+    *count /= (uint64_t)(-(step + 1)) + 1u;
+  }
+  return 1;
+}
+
+/* A float limit of an integer loop, clipped (forlimit); 0: skip the loop. */
+static inline int prt_forlimit(double flim, int64_t step, int64_t *p) {
+  if (!prt_f2i(flim, step < 0 ? 2 : 1, p)) {
+    if (0 < flim) {
+      if (step < 0) return 0;
+      *p = INT64_MAX;
+    }
+    else {
+      if (step > 0) return 0;
+      *p = INT64_MIN;
+    }
+  }
+  return 1;
 }
 
 /* ---- tagged numbers ---- */
@@ -453,6 +491,16 @@ static PRT_UNUSED const char *prt_rangemsg(char *buf, size_t n, const char *what
   return buf;
 }
 
+/* Index i (1-based) along a dimension of n elements: 0-based, or an error
+** naming 'what' and the shape (n0, n1, ndim) as the array module does. */
+static PRT_UNUSED int prt_range_fail(prt_it *it, const char *file, int line, const char *what,
+                                     int64_t i, int64_t n0, int64_t n1, int ndim) {
+  char buf[160];
+  prt_arr a;
+  a.n0 = n0; a.n1 = n1; a.ndim = ndim;
+  return prt_fail(it, file, line, prt_rangemsg(buf, sizeof buf, what, i, &a));
+}
+
 /* %.14g as Lua's tostring of a float. */
 static PRT_UNUSED const char *prt_fmtf(char *buf, size_t n, double x) {
   if (x != x) snprintf(buf, n, "%snan", signbit(x) ? "-" : "");
@@ -462,6 +510,13 @@ static PRT_UNUSED const char *prt_fmtf(char *buf, size_t n, double x) {
     if (buf[strspn(buf, "-0123456789")] == '\0') strncat(buf, ".0", n - strlen(buf) - 1);
   }
   return buf;
+}
+
+/* "array index must be an integer, got 1.5" */
+static PRT_UNUSED int prt_badindex(prt_it *it, const char *file, int line, double x) {
+  char num[64], buf[128];
+  snprintf(buf, sizeof buf, "array index must be an integer, got %s", prt_fmtf(num, sizeof num, x));
+  return prt_fail(it, file, line, buf);
 }
 
 #endif

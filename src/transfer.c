@@ -227,7 +227,7 @@ static void addkey(luaL_Buffer *b, lua_State *L, int key) {
   switch (lua_type(L, key)) {
     case LUA_TSTRING:
       s = lua_tolstring(L, key, &len);
-      for (i = 0; i < len && (s[i] == '_' || (s[i] | 32) >= 'a' && (s[i] | 32) <= 'z' ||
+      for (i = 0; i < len && (s[i] == '_' || ((s[i] | 32) >= 'a' && (s[i] | 32) <= 'z') ||
                               (i > 0 && s[i] >= '0' && s[i] <= '9')); i++) {}
       lua_pushfstring(L, i == len && len > 0 ? ".%s" : "[\"%s\"]", s);
       break;
@@ -247,7 +247,7 @@ static void addkey(luaL_Buffer *b, lua_State *L, int key) {
 
 /* Raises the error for a value that cannot cross: 'what' describes it
 ** ("a coroutine"); the path names the variable it was reached through. */
-static l_noret fail(Enc *e, const char *what) {
+_Noreturn static void fail(Enc *e, const char *what) {
   lua_State *L = e->L;
   const Path *fields[MAXDEPTH + 2], *p, *var = NULL;
   int n = 0;
@@ -592,7 +592,7 @@ static void encode(Enc *e, int idx) {
     case LUA_TUSERDATA: encodeudata(e, idx); break;
     case LUA_TTHREAD: fail(e, "a coroutine");
     case LUA_TLIGHTUSERDATA: fail(e, "a light userdata");
-    default: fail(e, luaL_typename(L, idx));
+    default: fail(e, luaL_typename(L, idx));   /* no other types in 5.4 */
   }
 }
 
@@ -700,7 +700,7 @@ typedef struct Dec {
   int depth;
 } Dec;
 
-static l_noret corrupt(Dec *d) {
+_Noreturn static void corrupt(Dec *d) {
   luaL_error(d->L, "corrupt parallel-kernel message");
   abort();   /* not reached */
 }
@@ -750,70 +750,91 @@ static void pushenv(Dec *d) {
   lua_rawseti(L, d->ids, 0);
 }
 
-/* Pushes the library value named "module" or "module\0field". A module
-** that is not loaded yet is reached from the globals (par.linalg loads on
-** first access). */
-static void pushnamed(Dec *d, const char *s, size_t len) {
-  lua_State *L = d->L;
-  size_t mlen = strlen(s);
+/* Pushes package.loaded[name] (for "a.b" not loaded yet: a.b reached
+** from package.loaded.a, so par.linalg loads on first access). */
+static void pushmodule(lua_State *L, const char *s, size_t len) {
+  const char *dot = memchr(s, '.', len);
   lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
-  lua_pushlstring(L, s, mlen);
-  if (lua_rawget(L, -2) == LUA_TNIL) {
-    const char *dot = memchr(s, '.', mlen);
+  lua_pushlstring(L, s, len);
+  if (lua_rawget(L, -2) == LUA_TNIL && dot != NULL) {
     lua_pop(L, 1);
-    if (dot != NULL) {
-      lua_pushlstring(L, s, (size_t)(dot - s));
-      lua_gettable(L, LUA_REGISTRYINDEX == 0 ? 0 : -2);
-      if (lua_istable(L, -1)) {
-        lua_pushlstring(L, dot + 1, mlen - (size_t)(dot - s) - 1);
-        lua_gettable(L, -2);
-        lua_remove(L, -2);
-      }
+    lua_pushlstring(L, s, (size_t)(dot - s));
+    if (lua_rawget(L, -2) == LUA_TTABLE) {
+      lua_pushlstring(L, dot + 1, len - (size_t)(dot - s) - 1);
+      lua_gettable(L, -2);
+      lua_remove(L, -2);
     }
-    else lua_pushnil(L);
   }
   lua_remove(L, -2);
-  if (mlen < len && lua_istable(L, -1)) {
-    lua_pushlstring(L, s + mlen + 1, len - mlen - 1);
+}
+
+/* Pushes the library value named "module" or "module\0field". */
+static void pushnamed(Dec *d, const char *s, size_t len) {
+  lua_State *L = d->L;
+  const char *zero = memchr(s, '\0', len);
+  size_t mlen = zero != NULL ? (size_t)(zero - s) : len;
+  pushmodule(L, s, mlen);
+  if (zero != NULL && lua_istable(L, -1)) {
+    lua_pushlstring(L, zero + 1, len - mlen - 1);
     lua_gettable(L, -2);
     lua_remove(L, -2);
   }
-  if (lua_isnil(L, -1))
-    luaL_error(L, "library value '%s%s%s' is missing in a worker", s,
-               mlen < len ? "." : "", mlen < len ? s + mlen + 1 : "");
+  if (lua_isnil(L, -1)) {
+    lua_pushlstring(L, s, mlen);
+    lua_pushstring(L, zero != NULL ? "." : "");
+    lua_pushlstring(L, zero != NULL ? zero + 1 : "", zero != NULL ? len - mlen - 1 : 0);
+    lua_concat(L, 3);
+    luaL_error(L, "library value '%s' is missing in a worker", lua_tostring(L, -1));
+  }
 }
 
-/* Pushes a function for a dump: a cached one when this message has not
-** used it yet, else a freshly loaded one. 'used' is a set of dumps. */
-static void loadfunction(Dec *d, const char *dump, size_t len) {
-  lua_State *L = d->L;
-  int cache, used, reuse;
-  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &cachekey) != LUA_TTABLE ||
-      (lua_getfield(L, -1, "#"), lua_tointeger(L, -1) >= MAXCACHE)) {
-    lua_settop(L, lua_gettop(L) - (lua_istable(L, -1) ? 1 : 2) + 1);
+/* Pushes the receiver's cache of loaded functions (dump -> function),
+** emptied when full. Field "#" counts its entries (dumps start with
+** "\x1bLua", so no dump is "#"). */
+static int pushcache(lua_State *L) {
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &cachekey) == LUA_TTABLE) {
+    int full;
+    lua_getfield(L, -1, "#");
+    full = lua_tointeger(L, -1) >= MAXCACHE;
     lua_pop(L, 1);
-    lua_newtable(L);
-    lua_pushvalue(L, -1);
-    lua_rawsetp(L, LUA_REGISTRYINDEX, &cachekey);
+    if (!full) return lua_gettop(L);
   }
-  else lua_pop(L, 1);
-  cache = lua_gettop(L);
+  lua_pop(L, 1);
+  lua_newtable(L);
+  lua_pushvalue(L, -1);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &cachekey);
+  return lua_gettop(L);
+}
+
+/* Pushes the set of dumps this message has loaded so far (ids[-1]). */
+static int pushused(Dec *d) {
+  lua_State *L = d->L;
   if (lua_rawgeti(L, d->ids, -1) == LUA_TNIL) {
     lua_pop(L, 1);
     lua_newtable(L);
     lua_pushvalue(L, -1);
     lua_rawseti(L, d->ids, -1);
   }
-  used = lua_gettop(L);
-  lua_pushlstring(L, dump, len);           /* cache, used, dump */
+  return lua_gettop(L);
+}
+
+/* Pushes a function for a dump: the cached one if this message has not
+** used it yet (its upvalues are then set afresh), else a new one. */
+static void loadfunction(Dec *d, const char *dump, size_t len) {
+  lua_State *L = d->L;
+  int cache = pushcache(L), used = pushused(d), again, cached = 0;
+  lua_pushlstring(L, dump, len);                    /* cache used dump */
   lua_pushvalue(L, -1);
-  reuse = lua_rawget(L, used) == LUA_TNIL;
+  again = lua_rawget(L, used) != LUA_TNIL;
   lua_pop(L, 1);
-  lua_pushvalue(L, -1);
-  if (!reuse || lua_rawget(L, cache) != LUA_TFUNCTION) {
-    if (reuse) lua_pop(L, 1);
+  if (!again) {
+    lua_pushvalue(L, -1);
+    cached = lua_rawget(L, cache) == LUA_TFUNCTION;
+    if (!cached) lua_pop(L, 1);
+  }
+  if (!cached) {
     if (luaL_loadbufferx(L, dump, len, "=(kernel)", "b") != LUA_OK) lua_error(L);
-    if (reuse) {
+    if (!again) {
       lua_pushvalue(L, -2);
       lua_pushvalue(L, -2);
       lua_rawset(L, cache);
@@ -823,9 +844,9 @@ static void loadfunction(Dec *d, const char *dump, size_t len) {
       lua_pop(L, 1);
     }
   }
-  lua_pushvalue(L, -2);
+  lua_pushvalue(L, -2);                             /* cache used dump f */
   lua_pushboolean(L, 1);
-  lua_rawset(L, used);                     /* cache, used, dump, f */
+  lua_rawset(L, used);
   lua_replace(L, cache);
   lua_pop(L, 2);
 }
