@@ -8,7 +8,7 @@
 ** luai_nummod, '^' as luai_numpow, int/float comparisons as LTnum and
 ** LEnum, float-to-integer conversions as luaV_flttointns), tagged numbers
 ** for values that are integer on one path and float on another, PCG64 with
-** the kernel streams and the ziggurat fast paths of rng.h (slow paths are
+** the ziggurat fast paths of rng.h (slow paths are
 ** called through the context), error records and the abort checks.
 ** native.c includes it too, so both sides share one layout.
 */
@@ -94,6 +94,8 @@ typedef struct prt_ctx {
   double (*normal_slow)(prt_pcg64 *g, uint64_t r);
   double (*exp_slow)(prt_pcg64 *g, uint64_t r);
   uint64_t (*bounded)(prt_pcg64 *g, uint64_t rng);
+  /* par_stream_init of rng.h: the stream of iteration i of loop seed s */
+  void (*stream_init)(prt_pcg64 *g, uint64_t seed, uint64_t i);
   /* runs a parallel loop of a jit function; returns a PRT_ status and, on
   ** PRT_ERR, has copied the failing record to errs[tid] */
   int (*run)(const struct prt_ctx *K, int64_t n, prt_blockfn fn, void *data, int tid,
@@ -218,7 +220,7 @@ static inline double prt_fidiv(double a, double b) { return floor(a / b); }
 
 static inline double prt_fmod(double a, double b) {
   double m = fmod(a, b);
-  if ((m > 0) ? b < 0 : (m < 0 && b != m)) m += b;
+  if ((m > 0) ? b < 0 : (m < 0 && b > 0)) m += b;   /* signs differ */
   return m;
 }
 
@@ -422,20 +424,6 @@ static inline uint64_t prt_mix_b(uint64_t z) {
   return z ^ (z >> 33);
 }
 
-/* par_stream_init of rng.h: the stream of iteration i of loop seed s. */
-static inline void prt_stream_init(prt_pcg64 *g, uint64_t seed, uint64_t i) {
-  uint64_t l = seed, r = i;
-  l ^= prt_mix_a(r + 0x9e3779b97f4a7c15ULL);
-  r ^= prt_mix_b(l + 0x6a09e667f3bcc909ULL);
-  l ^= prt_mix_a(r + 0xbb67ae8584caa73bULL);
-  r ^= prt_mix_b(l + 0x3c6ef372fe94f82bULL);
-  g->state = ((prt_u128)l << 64) | r;
-  g->inc = ((prt_u128)prt_mix_a(r ^ 0xa54ff53a5f1d36f1ULL) << 64
-            | prt_mix_b(l ^ 0x510e527fade682d1ULL)) | 1;
-  g->uinteger = 0;
-  g->has_uint32 = 0;
-}
-
 /* The seed of the k-th parallel loop run by a jit call with seed s. */
 static inline uint64_t prt_loop_seed(uint64_t s, uint64_t k) {
   return prt_mix_a(s ^ prt_mix_b(k + 0x243f6a8885a308d3ULL));
@@ -444,7 +432,7 @@ static inline uint64_t prt_loop_seed(uint64_t s, uint64_t k) {
 /* The iteration's generator, its stream set up at the first draw. */
 static inline prt_pcg64 *prt_gen(prt_it *it) {
   if (PRT_UNLIKELY(!it->ready)) {
-    prt_stream_init(&it->own, it->seed, (uint64_t)it->iter);
+    it->K->stream_init(&it->own, it->seed, (uint64_t)it->iter);
     it->g = &it->own;
     it->ready = 1;
   }

@@ -46,6 +46,10 @@ static uint64_t bounded(prt_pcg64 *g, uint64_t rng) {
   return par_rng_bounded((pcg64 *)(void *)g, rng);
 }
 
+static void stream_init(prt_pcg64 *g, uint64_t seed, uint64_t i) {
+  par_stream_init((pcg64 *)(void *)g, seed, i);
+}
+
 /* Arrays made by par.zeros/par.empty during one call: freed after it
 ** unless returned. */
 typedef struct host {
@@ -318,6 +322,7 @@ static void setup(lua_State *L, call *c, const par_native_opts *o, int needseed)
   K->normal_slow = normal_slow;
   K->exp_slow = exp_slow;
   K->bounded = bounded;
+  K->stream_init = stream_init;
   K->run = host_run;
   K->alloc = host_alloc;
   K->host = &c->h;
@@ -403,7 +408,7 @@ static void finish_outputs(lua_State *L, call *c, int nr, int ndim, int64_t n0, 
   }
 }
 
-#define MAXRESULTS 16
+#define MAXRESULTS 64
 
 /* Element-wise kinds (prange, map): n iterations, outputs of the shape. */
 static int run_elementwise(lua_State *L, call *c, prt_blockfn fn, int ndim, int64_t n0,

@@ -1,0 +1,267 @@
+--[=[ par.jit.driver: runs the passes of parlua's kernel compiler.
+
+Consumes a Lua function (a closure), the form it runs in and its argument
+types. Produces a plan for the runtime (native.c): the C text, the types of
+its results and of the live values it reads, and those values for this
+call; or nil and the reason it is not native ("file:line:col: message").
+
+  driver.prepare(kind, op, fastmath, f, ...)  -- plan, live values | nil, reason
+  driver.run_passes(f, form, last)            -- stop after "parse", "check",
+                                              -- "types" or "emit" (tests)
+  driver.explain(f [, "c"])                   -- text for par.explain
+  driver.source_hook                          -- function (chunkname) giving
+                                              -- the text of chunks without a
+                                              -- file (the host's REPL lines)
+
+The source comes from debug.getinfo(f, "S"): parse_file for "@file" chunks,
+parse for string chunks (load of a string), source_hook otherwise. Plans are
+cached per prototype (source and lines) and form; a later call reuses a plan
+when every live value it read still has the same type (functions: the same
+prototype; tables and builtins: the same object).
+]=]
+
+local parser = require "par.jit.parser"
+local check = require "par.jit.check"
+local types = require "par.jit.types"
+local emit_c = require "par.jit.emit_c"
+
+local M = {}
+
+local format = string.format
+local getinfo, getupvalue = debug.getinfo, debug.getupvalue
+
+M.source_hook = function (chunkname) return nil end
+
+---------------------------------------------------------------------------
+-- Builtins: the functions native code implements itself
+---------------------------------------------------------------------------
+
+local builtins = {}
+for _, n in ipairs{"abs", "ceil", "floor", "sqrt", "sin", "cos", "tan", "asin", "acos", "atan",
+                   "exp", "log", "fmod", "modf", "min", "max", "ult", "random"} do
+  builtins[math[n]] = "math." .. n
+end
+builtins[error], builtins[assert] = "error", "assert"
+local parlib = package.loaded.par or rawget(_G, "par")
+if parlib then
+  for _, n in ipairs{"random", "randn", "uniform", "normal", "lognormal", "exponential",
+                     "integers", "zeros", "empty"} do
+    if parlib[n] then builtins[parlib[n]] = "par." .. n end
+  end
+end
+M.builtins = builtins
+
+---------------------------------------------------------------------------
+-- Sources and ASTs
+---------------------------------------------------------------------------
+
+local file_asts = {}
+
+local function chunk_ast (source)
+  local ast = file_asts[source]
+  if ast then return ast end
+  local errs
+  local first = source:sub(1, 1)
+  if first == "@" then
+    ast, errs = parser.parse_file(source:sub(2))
+  elseif first == "=" then
+    local text = M.source_hook(source)
+    if not text then
+      return nil, format("the source of chunk '%s' is not available", source:sub(2))
+    end
+    ast, errs = parser.parse(text, source)
+  else
+    ast, errs = parser.parse(source, source)
+  end
+  if not ast then return nil, tostring(errs[1]) end
+  file_asts[source] = ast
+  return ast
+end
+M.chunk_ast = chunk_ast
+
+local function protokey (f)
+  local info = getinfo(f, "S")
+  return info.source .. "\0" .. info.linedefined .. ":" .. info.lastlinedefined
+end
+
+-- The Function node of Lua closure f.
+local function find_ast (f)
+  local info = getinfo(f, "Su")
+  if info.what == "C" then return nil, "a C function" end
+  local ast, err = chunk_ast(info.source)
+  if not ast then return nil, err end
+  local names = {}
+  for k = 1, info.nups do names[k] = getupvalue(f, k) end
+  local fnode, ferr = parser.find_function(ast, info.linedefined, info.lastlinedefined,
+    {nparams = info.nparams, isvararg = info.isvararg, nups = info.nups, upvalues = names})
+  if not fnode then return nil, ferr end
+  fnode.chunkname = ast.chunkname
+  return fnode
+end
+M.find_ast = find_ast
+
+---------------------------------------------------------------------------
+-- Passes
+---------------------------------------------------------------------------
+
+local function form_args (kind, args)
+  if kind == "prange" or kind == "preduce" then return {"int"} end
+  local ts = {}
+  for k, v in ipairs(args) do
+    local t = types.typeof(v)
+    if not t then return nil, format("argument %d is a %s", k, type(v)) end
+    if kind ~= "jit" and types.isarr(t) then t = ({f64 = "float", i64 = "int", bool = "bool"})[types.arr_dt(t)] end
+    ts[k] = t
+  end
+  return ts
+end
+
+local function first_error (errs)
+  return tostring(errs[1])
+end
+
+-- Runs the passes on closure f for 'form' ({kind, op, args = values});
+-- stops after pass 'last'. Returns the result of that pass (the AST, true,
+-- the typed program, or the C text and the program) or nil and a reason.
+function M.run_passes (f, form, last)
+  if type(f) ~= "function" then return nil, "not a function" end
+  local fnode, err = find_ast(f)
+  if not fnode then return nil, err end
+  if last == "parse" then return fnode end
+  local ok, errs = check.check(fnode, fnode.chunkname)
+  if not ok then return nil, first_error(errs) end
+  if last == "check" then return true end
+  local argtypes, aerr = form_args(form.kind, form.args or {})
+  if not argtypes then return nil, aerr end
+  local prog
+  prog, errs = types.infer(f, fnode, argtypes, {builtins = builtins, find_ast = find_ast,
+    protokey = protokey, jit = form.kind == "jit"})
+  if not prog then return nil, first_error(errs) end
+  local rets = prog.entry.rets
+  if form.kind ~= "jit" then
+    if form.kind == "preduce" or form.kind == "mapreduce" then
+      if #rets < 1 or not types.isnum(rets[1]) then
+        return nil, format("%s: a reduction needs a number from each iteration (the function returns %s)",
+          prog.entry.file, #rets == 0 and "nothing" or types.describe(rets[1]))
+      end
+    end
+    for k, t in ipairs(rets) do
+      if types.isarr(t) then return nil, format("result %d of the kernel is an array", k) end
+    end
+  end
+  if last == "types" then return prog end
+  local arrays = {}
+  for k, v in ipairs(form.args or {}) do arrays[k] = types.isarr(types.typeof(v) or "") end
+  local src = emit_c.emit(prog, {kind = form.kind, op = form.op, args = argtypes, arrays = arrays})
+  return src, prog
+end
+
+---------------------------------------------------------------------------
+-- Plans
+---------------------------------------------------------------------------
+
+local plans = {}     -- protokey -> {plan, ...}, newest first
+
+-- Live values of plan p for closure f, or nil when p does not fit f.
+local function live_values (p, f)
+  local values = {f}
+  local paths = p.paths
+  for k = 2, #paths do
+    local path = paths[k]
+    local bv = values[path.base]
+    local v
+    if path.up then
+      if type(bv) ~= "function" then return nil end
+      v = select(2, getupvalue(bv, path.up))
+    else
+      if type(bv) ~= "table" then return nil end
+      v = bv[path.key]
+    end
+    if path.alias and not rawequal(v, values[path.alias]) then return nil end
+    if path.expect ~= nil and not rawequal(v, path.expect) then return nil end
+    if path.proto and not (type(v) == "function" and protokey(v) == path.proto) then return nil end
+    if path.code and (types.typeof(v) or type(v)) ~= path.code then return nil end
+    values[k] = v
+  end
+  local out = {}
+  for s, slot in ipairs(p.slots) do out[s] = values[slot.path] end
+  return out
+end
+
+local function argsig (kind, args)
+  if kind == "prange" or kind == "preduce" then return "" end
+  local ts = {}
+  for k, v in ipairs(args) do ts[k] = types.typeof(v) or type(v) end
+  return table.concat(ts, ",")
+end
+
+-- See the header. The returned plan has: c (C text), slots (types of the
+-- live values), rets (result types), args (argument types), fastmath, key.
+function M.prepare (kind, op, fastmath, f, ...)
+  local args = {...}
+  local pk = protokey(f)
+  local formkey = format("%s %s %s %s", kind, op or "", fastmath and "fast" or "strict", argsig(kind, args))
+  local list = plans[pk]
+  if not list then list = {}; plans[pk] = list end
+  for _, p in ipairs(list) do
+    if p.formkey == formkey then
+      local values = live_values(p, f)
+      if values then return p, values end
+    end
+  end
+  local src, prog = M.run_passes(f, {kind = kind, op = op, args = args}, "emit")
+  if not src then return nil, prog end
+  local slots = {}
+  for s, slot in ipairs(prog.slots) do slots[s] = slot.type end
+  local argtypes = form_args(kind, args)
+  local p = {formkey = formkey, c = src, paths = prog.paths, slots = slots, slotpaths = prog.slots,
+    rets = prog.entry.rets, args = argtypes, fastmath = fastmath and true or false,
+    hasloop = prog.nloops ~= nil}
+  p.slots, p.slottypes = prog.slots, slots
+  table.insert(list, 1, p)
+  return p, live_values(p, f)
+end
+
+---------------------------------------------------------------------------
+-- par.explain
+---------------------------------------------------------------------------
+
+local function describe_types (prog)
+  local out = {}
+  for _, inst in ipairs(prog.insts) do
+    local params = {}
+    for k, d in ipairs(inst.fn.params) do params[k] = d.name .. ": " .. inst.args[k] end
+    out[#out + 1] = format("  function at %s:%d (%s) -> (%s)", inst.file, inst.fn.linedefined,
+      table.concat(params, ", "), table.concat(inst.rets, ", "))
+    local vars = {}
+    for d, t in pairs(inst.vars) do
+      local isparam = false
+      for _, p in ipairs(inst.fn.params) do if p == d then isparam = true end end
+      if not isparam then vars[#vars + 1] = {d = d, t = t} end
+    end
+    table.sort(vars, function (a, b) return a.d.id < b.d.id end)
+    for _, v in ipairs(vars) do out[#out + 1] = format("    local %s: %s", v.d.name, v.t) end
+  end
+  for _, slot in ipairs(prog.slots) do
+    local p = prog.paths[slot.path]
+    out[#out + 1] = format("  live value %s: %s", p.key or ("upvalue " .. p.up), slot.type)
+  end
+  return table.concat(out, "\n")
+end
+
+-- The text of par.explain(f [, "c"]): f as par.jit would compile it for no
+-- arguments, else as a kernel of one integer (par.prange's f(i)).
+function M.explain (f, what)
+  local info = getinfo(f, "u")
+  local form = info.nparams == 0 and {kind = "jit", args = {}} or {kind = "prange"}
+  local src, prog = M.run_passes(f, form, "emit")
+  if not src then
+    return "not native: " .. prog
+  end
+  local out = {format("native: yes (as %s)", form.kind == "jit" and "par.jit()" or "par.prange(n, f)"),
+    "types:", describe_types(prog)}
+  if what == "c" then out[#out + 1] = "C:\n" .. src end
+  return table.concat(out, "\n")
+end
+
+return M

@@ -1,0 +1,1150 @@
+--[=[ par.jit.emit_c: pass 5 of parlua's kernel compiler.
+
+Consumes a typed program (par.jit.types) and the form it runs in. Produces
+readable C that follows kernel_rt.h (prepended by the runtime), with #line
+directives pointing at the Lua source. There is no separate IR: the typed
+AST is structured enough (no goto) to map statement by statement onto C,
+and each expression becomes a C expression of its type, after the
+statements that must run first (checks, calls, short-circuits).
+
+  emit_c.emit(prog, form) -> C text, entry symbol
+    form.kind: "prange" | "preduce" | "map" | "mapreduce" | "jit"
+    form.op:   "+" | "*" | "min" | "max" (reductions)
+    form.args: types of map's arguments (arrays or scalars), in order
+
+Every compiled Lua function becomes `static int f<k>(prt_it *it, params...,
+results...)` returning PRT_OK, PRT_ERR (error recorded) or PRT_ABORT.
+A `for i in par.prange(n)` loop becomes a block function over a struct of
+the locals it reads, run through K->run.
+]=]
+
+local types = require "par.jit.types"
+
+local M = {}
+
+local format, concat = string.format, table.concat
+local mathtype = math.type
+local isnum, isarr, isopt, arr_dt, arr_nd = types.isnum, types.isarr, types.isopt,
+  types.arr_dt, types.arr_nd
+
+local ctypes = {int = "int64_t", float = "double", bool = "int", num = "prt_num"}
+local function ctype (t)
+  if isarr(t) then return "prt_arr" end
+  return ctypes[t] or error("no C type for " .. tostring(t))
+end
+local zeros = {int = "0", float = "0.0", bool = "0", num = "prt_num0"}
+local function zero (t) return isarr(t) and "prt_arr0" or zeros[t] end
+local slotfield = {int = "i", float = "f", bool = "b", num = "n"}
+local function field (t) return isarr(t) and "a" or slotfield[t] end
+local elemc = {f64 = "double", i64 = "int64_t", bool = "uint8_t"}
+
+-- Shortest decimal that reads back as the same double.
+local function flit (x)
+  if x ~= x then return "(0.0/0.0)" end
+  if x == math.huge then return "(1.0/0.0)" end
+  if x == -math.huge then return "(-1.0/0.0)" end
+  if x == 0 and 1 / x < 0 then return "-0.0" end
+  for p = 1, 17 do
+    local s = format("%." .. p .. "g", x)
+    if tonumber(s) == x then
+      if not s:find("[%.eEn]") then s = s .. ".0" end
+      return s
+    end
+  end
+end
+M.float_literal = flit
+
+local function ilit (i)
+  if i == math.mininteger then return "INT64_MIN" end
+  return format("INT64_C(%d)", i)
+end
+
+local function cstring (s)
+  return '"' .. s:gsub('[\\"]', "\\%0"):gsub("\n", "\\n"):gsub("[%c]", function (c)
+    return format("\\%03o", c:byte())
+  end) .. '"'
+end
+
+---------------------------------------------------------------------------
+-- Output: a C function under construction (fs): lines, indentation, its
+-- temporaries, the slots it loads and the locals it declares.
+---------------------------------------------------------------------------
+
+local function new_fs (prog, inst)
+  return {prog = prog, inst = inst, lines = {}, ind = 1, ntmp = 0, slots = {}, decls = {},
+    declared = {}}
+end
+
+local function line (fs, s, ...)
+  if select("#", ...) > 0 then s = format(s, ...) end
+  fs.lines[#fs.lines + 1] = string.rep("  ", fs.ind) .. s
+end
+
+local function at (fs, node)
+  if node and node.line then
+    fs.lines[#fs.lines + 1] = format("#line %d %s", node.line, fs.inst.cfile)
+  end
+  fs.cur = node or fs.cur
+end
+
+local function tmp (fs, t, init)
+  fs.ntmp = fs.ntmp + 1
+  local name = "t" .. fs.ntmp
+  line(fs, "%s %s = %s;", ctype(t), name, init or zero(t))
+  return name
+end
+
+local function var (fs, d)
+  local name = format("v%d_%s", d.id, d.name)
+  if not fs.declared[d] then
+    fs.declared[d] = true
+    fs.decls[#fs.decls + 1] = d
+  end
+  return name
+end
+
+local function fail (fs, node, msg)
+  return format("return prt_fail(it, %s, %d, %s);", fs.inst.cfilevar, (node or fs.cur).line, cstring(msg))
+end
+
+local function slotname (fs, s)
+  fs.slots[s] = true
+  return "s" .. s
+end
+
+---------------------------------------------------------------------------
+-- Conversions
+---------------------------------------------------------------------------
+
+local function tonum (c, t)
+  if t == "int" then return "prt_ni(" .. c .. ")" end
+  if t == "float" then return "prt_nf(" .. c .. ")" end
+  return c
+end
+
+local function tofloat (c, t)
+  if t == "int" then return "((double)(" .. c .. "))" end
+  if t == "num" then return "prt_tof(" .. c .. ")" end
+  return c
+end
+
+-- c of type 'from' as type 'to' (a join of it).
+local function conv (c, from, to)
+  if from == to then return c end
+  if to == "num" then return tonum(c, from) end
+  if to == "float" then return tofloat(c, from) end
+  error(format("cannot convert %s to %s", from, to))
+end
+
+-- An integer from a number of type t, or the error 'msg'.
+local function toint (fs, node, c, t, msg)
+  if t == "int" then return c end
+  local r = tmp(fs, "int")
+  if t == "float" then
+    line(fs, "if (!prt_f2i(%s, 0, &%s)) %s", c, r, fail(fs, node, msg))
+  else
+    line(fs, "if (%s.isint) %s = %s.i;", c, r, c)
+    line(fs, "else if (!prt_f2i(%s.f, 0, &%s)) %s", c, r, fail(fs, node, msg))
+  end
+  return r
+end
+
+---------------------------------------------------------------------------
+-- Expressions
+---------------------------------------------------------------------------
+
+local ex, exlist, truth, block
+
+local function ttype (fs, e)
+  local t = fs.inst.t[e]
+  if type(t) == "table" then return t[1] end
+  return t
+end
+
+local function name_ex (fs, e)
+  local inst = fs.inst
+  if e.kind == "local" then return var(fs, e.decl) end
+  if e.kind == "const" then
+    local v = e.decl.value
+    if type(v) == "boolean" then return v and "1" or "0" end
+    return mathtype(v) == "integer" and ilit(v) or flit(v)
+  end
+  local k = inst.live[e]
+  return slotname(fs, fs.prog.slotidx[k])
+end
+
+-- Element pointer of array c (type t) at 0-based position pos.
+local function elem (t, c, pos)
+  return format("((%s *)%s.data)[%s]", elemc[arr_dt(t)], c, pos)
+end
+
+-- A checked 0-based position along one dimension of size 'n'.
+local function position (fs, node, key, n, what, shape)
+  local kt = ttype(fs, key)
+  local kc = ex(fs, key)
+  local i
+  if kt == "int" then i = kc
+  else
+    i = tmp(fs, "int")
+    local f = kt == "num" and format("%s.f", kc) or kc
+    if kt == "num" then line(fs, "if (%s.isint) %s = %s.i; else", kc, i, kc) end
+    line(fs, "if (!prt_f2i(%s, 0, &%s)) return prt_badindex(it, %s, %d, %s);", f, i,
+      fs.inst.cfilevar, node.line, f)
+  end
+  line(fs, "if (PRT_UNLIKELY((uint64_t)%s - 1u >= (uint64_t)%s)) return prt_range_fail(it, %s, %d, %s, %s, %s);",
+    i, n, fs.inst.cfilevar, node.line, cstring(what), i, shape)
+  return "(" .. i .. " - 1)"
+end
+
+-- The array, its type and the flat 0-based position of an element access.
+local function element (fs, e, tt)
+  local base = e.obj
+  if fs.inst.t[base] == "row" then
+    local at_ = ttype(fs, base.obj)
+    local a = ex(fs, base.obj)
+    local r = position(fs, e, base.key, a .. ".n0", "row index", format("%s.n0, %s.n1, 2", a, a))
+    local c = position(fs, e, e.key, a .. ".n1", "index", format("%s.n1, 1, 1", a))
+    -- the column message shows the row's shape (n1,)
+    return a, at_, format("%s * %s.n1 + %s", r, a, c)
+  end
+  local at_ = tt or ttype(fs, base)
+  local a = ex(fs, base)
+  local p = position(fs, e, e.key, a .. ".n0", "index", format("%s.n0, 1, 1", a))
+  return a, at_, p
+end
+
+local function index_ex (fs, e)
+  if fs.inst.live[e] then return slotname(fs, fs.prog.slotidx[fs.inst.live[e]]) end
+  local a, at_, p = element(fs, e)
+  local r = elem(at_, a, p)
+  if arr_dt(at_) == "bool" then return "(int)" .. r end
+  return r
+end
+
+local arith_i = {["+"] = "prt_iadd", ["-"] = "prt_isub", ["*"] = "prt_imul"}
+local arith_n = {["+"] = "prt_nadd", ["-"] = "prt_nsub", ["*"] = "prt_nmul"}
+local cmp_if = {["<"] = "prt_lt_if", ["<="] = "prt_le_if"}
+local cmp_fi = {["<"] = "prt_lt_fi", ["<="] = "prt_le_fi"}
+local cmp_n = {["<"] = "prt_nlt", ["<="] = "prt_nle"}
+
+local function compare (op, a, ta, b, tb)
+  if op == ">" then return compare("<", b, tb, a, ta) end
+  if op == ">=" then return compare("<=", b, tb, a, ta) end
+  if ta == "num" or tb == "num" then return format("%s(%s, %s)", cmp_n[op], tonum(a, ta), tonum(b, tb)) end
+  if ta == tb then return format("(%s %s %s)", a, op, b) end
+  if ta == "int" then return format("%s(%s, %s)", cmp_if[op], a, b) end
+  return format("%s(%s, %s)", cmp_fi[op], a, b)
+end
+
+local function equal (a, ta, b, tb)
+  if ta == "bool" or tb == "bool" then
+    if ta ~= tb then return "0" end
+    return format("(%s == %s)", a, b)
+  end
+  if ta == "num" or tb == "num" then return format("prt_neq(%s, %s)", tonum(a, ta), tonum(b, tb)) end
+  if ta == tb then return format("(%s == %s)", a, b) end
+  if ta == "int" then return format("prt_eq_if(%s, %s)", a, b) end
+  return format("prt_eq_if(%s, %s)", b, a)
+end
+
+local function divmod (fs, e, op, a, ta, b, tb, t)
+  local msg = op == "//" and "attempt to divide by zero" or "attempt to perform 'n%0'"
+  if t == "float" then
+    return format("%s(%s, %s)", op == "//" and "prt_fidiv" or "prt_fmod", tofloat(a, ta), tofloat(b, tb))
+  end
+  local r = tmp(fs, t)
+  local f = t == "int" and (op == "//" and "prt_idiv" or "prt_imod") or (op == "//" and "prt_nidiv" or "prt_nmod")
+  if t == "num" then a, b = tonum(a, ta), tonum(b, tb) end
+  line(fs, "if (%s(%s, %s, &%s)) %s", f, a, b, r, fail(fs, e, msg))
+  return r
+end
+
+
+-- Lua's message for operand e without an integer value (luaG_tointerror).
+local function noint (e)
+  if e.tag == "Name" and (e.kind == "local" or e.kind == "upvalue" or e.kind == "global") then
+    return format("number (%s '%s') has no integer representation", e.kind, e.name)
+  end
+  return "number has no integer representation"
+end
+
+local function bitwise (fs, e, op, a, ta, b, tb)
+  a = toint(fs, e, a, ta, noint(e.lhs))
+  b = toint(fs, e, b, tb, noint(e.rhs))
+  if op == "<<" then return format("prt_shl(%s, %s)", a, b) end
+  if op == ">>" then return format("prt_shr(%s, %s)", a, b) end
+  if op == "~" then op = "^" end
+  return format("(%s %s %s)", a, op, b)
+end
+
+-- Short-circuit operators: their right side runs only when needed.
+local function andor (fs, e, t)
+  local ta, tb = ttype(fs, e.lhs), ttype(fs, e.rhs)
+  local a = ex(fs, e.lhs)
+  if not (ta == "bool" or isopt(ta)) then           -- lhs always true
+    if e.op == "or" then return a end
+    return ex(fs, e.rhs)
+  end
+  local acond = isopt(ta) and a .. "_ok" or a
+  if t == "bool" then
+    local r = tmp(fs, "bool", acond)
+    line(fs, e.op == "and" and "if (%s) {" or "if (!%s) {", r)
+    fs.ind = fs.ind + 1
+    local b = ex(fs, e.rhs)
+    line(fs, "%s = %s;", r, b)
+    fs.ind = fs.ind - 1
+    line(fs, "}")
+    return r
+  end
+  if isopt(t) then                                   -- result: false or T
+    local vt = t:sub(5)
+    fs.ntmp = fs.ntmp + 1
+    local r = "t" .. fs.ntmp
+    line(fs, "int %s_ok = %s; %s %s_v = %s;", r, acond, ctype(vt), r, zero(vt))
+    if e.op == "or" then                             -- a is opt, b is false
+      line(fs, "if (%s_ok) %s_v = %s_v;", r, r, a)
+      return r
+    end
+    line(fs, "if (%s_ok) {", r)
+    fs.ind = fs.ind + 1
+    local b = ex(fs, e.rhs)
+    if isopt(tb) then
+      line(fs, "%s_ok = %s_ok;", r, b)
+      line(fs, "%s_v = %s;", r, conv(b .. "_v", tb:sub(5), vt))
+    else
+      line(fs, "%s_v = %s;", r, conv(b, tb, vt))
+    end
+    fs.ind = fs.ind - 1
+    line(fs, "}")
+    return r
+  end
+  -- 'x or y' where x is false or a T: the result is a T
+  local r = tmp(fs, t)
+  line(fs, "if (%s_ok) %s = %s;", a, r, conv(a .. "_v", ta:sub(5), t))
+  line(fs, "else {")
+  fs.ind = fs.ind + 1
+  local b = ex(fs, e.rhs)
+  line(fs, "%s = %s;", r, conv(b, tb, t))
+  fs.ind = fs.ind - 1
+  line(fs, "}")
+  return r
+end
+
+local function binop_ex (fs, e, t)
+  local op = e.op
+  if op == "and" or op == "or" then return andor(fs, e, t) end
+  local ta, tb = ttype(fs, e.lhs), ttype(fs, e.rhs)
+  local a = ex(fs, e.lhs)
+  local b = ex(fs, e.rhs)
+  if op == "==" then return equal(a, ta, b, tb) end
+  if op == "~=" then return "!" .. equal(a, ta, b, tb) end
+  if op == "<" or op == "<=" or op == ">" or op == ">=" then return compare(op, a, ta, b, tb) end
+  if op == "/" then return format("(%s / %s)", tofloat(a, ta), tofloat(b, tb)) end
+  if op == "^" then return format("prt_pow(%s, %s)", tofloat(a, ta), tofloat(b, tb)) end
+  if op == "//" or op == "%" then return divmod(fs, e, op, a, ta, b, tb, t) end
+  if arith_i[op] then
+    if t == "int" then return format("%s(%s, %s)", arith_i[op], a, b) end
+    if t == "float" then return format("(%s %s %s)", tofloat(a, ta), op, tofloat(b, tb)) end
+    return format("%s(%s, %s)", arith_n[op], tonum(a, ta), tonum(b, tb))
+  end
+  return bitwise(fs, e, op, a, ta, b, tb)
+end
+
+local function unop_ex (fs, e, t)
+  local ot = ttype(fs, e.operand)
+  if e.op == "not" then return "!" .. truth(fs, e.operand) end
+  local a = ex(fs, e.operand)
+  if e.op == "#" then return a .. ".n0" end
+  if e.op == "~" then
+    return "(~" .. toint(fs, e, a, ot, noint(e.operand)) .. ")"
+  end
+  if t == "int" then return "prt_ineg(" .. a .. ")" end
+  if t == "float" then return "(-" .. a .. ")" end
+  return "prt_nneg(" .. a .. ")"
+end
+
+---------------------------------------------------------------------------
+-- Calls
+---------------------------------------------------------------------------
+
+-- C expressions and types of an argument list (the last call expands).
+local function args_ex (fs, args)
+  local cs, ts = {}, {}
+  for k, a in ipairs(args) do
+    if a.tag == "String" then
+      -- messages of error/assert are read by their builtins
+    elseif k == #args and (a.tag == "Call" or a.tag == "Invoke") then
+      for _, r in ipairs(exlist(fs, a)) do cs[#cs + 1], ts[#ts + 1] = r.c, r.t end
+    else
+      ts[#ts + 1] = ttype(fs, a)
+      cs[#cs + 1] = ex(fs, a)
+    end
+  end
+  return cs, ts
+end
+
+local builtin = {}
+
+local function f1 (cfun)
+  return function (fs, e, cs, ts) return {format("%s(%s)", cfun, tofloat(cs[1], ts[1]))} end
+end
+for _, n in ipairs{"sqrt", "sin", "cos", "tan", "asin", "acos", "exp"} do
+  builtin["math." .. n] = f1(n)
+end
+builtin["math.atan"] = function (fs, e, cs, ts)
+  return {format("atan2(%s, %s)", tofloat(cs[1], ts[1]), cs[2] and tofloat(cs[2], ts[2]) or "1.0")}
+end
+builtin["math.log"] = function (fs, e, cs, ts)
+  local x = tofloat(cs[1], ts[1])
+  if not cs[2] then return {format("log(%s)", x)} end
+  local b = e.args[2]
+  if b.tag == "Number" and b.value == 2 then return {format("log2(%s)", x)} end
+  if b.tag == "Number" and b.value == 10 then return {format("log10(%s)", x)} end
+  local bc = tofloat(cs[2], ts[2])
+  return {format("(%s == 2.0 ? log2(%s) : %s == 10.0 ? log10(%s) : log(%s) / log(%s))", bc, x, bc, x, x, bc)}
+end
+builtin["math.abs"] = function (fs, e, cs, ts)
+  if ts[1] == "int" then return {format("(%s < 0 ? prt_ineg(%s) : %s)", cs[1], cs[1], cs[1])} end
+  if ts[1] == "float" then return {format("fabs(%s)", cs[1])} end
+  return {format("(%s.isint ? prt_ni(%s.i < 0 ? prt_ineg(%s.i) : %s.i) : prt_nf(fabs(%s.f)))",
+    cs[1], cs[1], cs[1], cs[1], cs[1])}
+end
+local function rounding (fn)
+  return function (fs, e, cs, ts)
+    if ts[1] == "int" then return {cs[1]} end
+    if ts[1] == "float" then return {format("prt_%s(%s)", fn, cs[1])} end
+    return {format("(%s.isint ? %s : prt_%s(%s.f))", cs[1], cs[1], fn, cs[1])}
+  end
+end
+builtin["math.floor"] = rounding("floor")
+builtin["math.ceil"] = rounding("ceil")
+builtin["math.fmod"] = function (fs, e, cs, ts)
+  if ts[1] == "int" and ts[2] == "int" then
+    local r = tmp(fs, "int")
+    line(fs, "if ((uint64_t)%s + 1u <= 1u) {", cs[2])
+    line(fs, "  if (%s == 0) %s", cs[2], fail(fs, e, "bad argument #2 to 'fmod' (zero)"))
+    line(fs, "} else %s = %s %% %s;", r, cs[1], cs[2])
+    return {r}
+  end
+  return {format("fmod(%s, %s)", tofloat(cs[1], ts[1]), tofloat(cs[2], ts[2]))}
+end
+builtin["math.modf"] = function (fs, e, cs, ts)
+  if ts[1] == "int" then return {cs[1], "0.0"} end
+  local x = cs[1]
+  local ip = tmp(fs, "float", format("(%s < 0) ? ceil(%s) : floor(%s)", x, x, x))
+  local ipn = tmp(fs, "num", format("prt_floor(%s)", ip))
+  return {ipn, format("((%s == %s) ? 0.0 : (%s - %s))", x, ip, x, ip)}
+end
+local function minmax (isnmax)
+  return function (fs, e, cs, ts)
+    local t = fs.inst.t[e][1]
+    local r = tmp(fs, t, conv(cs[1], ts[1], t))
+    local rt = t
+    for k = 2, #cs do
+      local c
+      if isnmax then c = compare("<", r, rt, cs[k], ts[k])
+      else c = compare("<", cs[k], ts[k], r, rt) end
+      line(fs, "if (%s) %s = %s;", c, r, conv(cs[k], ts[k], t))
+    end
+    return {r}
+  end
+end
+builtin["math.max"] = minmax(true)
+builtin["math.min"] = minmax(false)
+builtin["math.ult"] = function (fs, e, cs)
+  return {format("((uint64_t)%s < (uint64_t)%s)", cs[1], cs[2])}
+end
+builtin["math.random"] = function (fs, e, cs)
+  if #cs == 0 then return {"prt_random(it)"} end
+  local lo, hi = "INT64_C(1)", cs[1]
+  if #cs == 2 then lo, hi = cs[1], cs[2] end
+  local r = tmp(fs, "int")
+  if #cs == 1 then
+    line(fs, "if (%s == 0) %s = (int64_t)prt_next64(prt_gen(it)); else", hi, r)
+  end
+  line(fs, "if (%s > %s) %s", lo, hi, fail(fs, e, format("bad argument #%d to 'random' (interval is empty)", #cs)))
+  line(fs, "else %s = prt_integers(it, %s, %s);", r, lo, hi)
+  return {r}
+end
+builtin["par.random"] = function () return {"prt_random(it)"} end
+builtin["par.randn"] = function () return {"prt_randn(it)"} end
+local function nonneg (fs, e, c, argn, fname, what)
+  line(fs, "if (!isnan(%s) && signbit(%s)) %s", c, c,
+    fail(fs, e, format("bad argument #%d to '%s' (%s < 0)", argn, fname, what)))
+end
+builtin["par.uniform"] = function (fs, e, cs, ts)
+  local lo = cs[1] and tofloat(cs[1], ts[1]) or "0.0"
+  local hi = cs[2] and tofloat(cs[2], ts[2]) or "1.0"
+  local lt = tmp(fs, "float", lo)
+  local d = tmp(fs, "float", format("%s - %s", hi, lt))
+  line(fs, "if (!isfinite(%s)) %s", d, fail(fs, e, "bad argument #2 to 'uniform' (high - low range exceeds valid bounds)"))
+  nonneg(fs, e, d, 2, "uniform", "high - low")
+  return {format("(%s + %s * prt_random(it))", lt, d)}
+end
+builtin["par.normal"] = function (fs, e, cs, ts)
+  local loc = cs[1] and tofloat(cs[1], ts[1]) or "0.0"
+  local sc = tmp(fs, "float", cs[2] and tofloat(cs[2], ts[2]) or "1.0")
+  nonneg(fs, e, sc, 2, "normal", "scale")
+  return {format("(%s + %s * prt_randn(it))", loc, sc)}
+end
+builtin["par.lognormal"] = function (fs, e, cs, ts)
+  local m = cs[1] and tofloat(cs[1], ts[1]) or "0.0"
+  local sg = tmp(fs, "float", cs[2] and tofloat(cs[2], ts[2]) or "1.0")
+  nonneg(fs, e, sg, 2, "lognormal", "sigma")
+  return {format("exp(%s + %s * prt_randn(it))", m, sg)}
+end
+builtin["par.exponential"] = function (fs, e, cs, ts)
+  local sc = tmp(fs, "float", cs[1] and tofloat(cs[1], ts[1]) or "1.0")
+  nonneg(fs, e, sc, 1, "exponential", "scale")
+  return {format("(%s * prt_rande(it))", sc)}
+end
+builtin["par.integers"] = function (fs, e, cs)
+  local lo, hi = "INT64_C(0)", cs[1]
+  if #cs == 2 then lo, hi = cs[1], cs[2] end
+  local r = tmp(fs, "int")
+  line(fs, "if (%s == INT64_MIN || %s > %s - 1) %s", hi, lo, hi,
+    fail(fs, e, format("bad argument #%d to 'integers' (low >= high)", #cs)))
+  line(fs, "%s = prt_integers(it, %s, %s - 1);", r, lo, hi)
+  return {r}
+end
+local function alloc (zero_)
+  return function (fs, e, cs)
+    local t = fs.inst.t[e][1]
+    local r = tmp(fs, t)
+    local dt = ({f64 = 0, i64 = 1, bool = 2})[arr_dt(t)]
+    line(fs, "if (it->K->alloc(it->K, %d, %d, %s, %s, %d, &%s, it->tid)) return PRT_ERR;",
+      dt, arr_nd(t), cs[1], cs[2] or "1", zero_, r)
+    return {r}
+  end
+end
+builtin["par.zeros"] = alloc(1)
+builtin["par.empty"] = alloc(0)
+builtin["error"] = function (fs, e)
+  line(fs, "%s", fail(fs, e, e.args[1].value))
+  return {}
+end
+builtin["assert"] = function (fs, e, cs, ts)
+  local msg = e.args[2] and e.args[2].value or "assertion failed!"
+  local c = ts[1] == "bool" and cs[1] or isopt(ts[1]) and cs[1] .. "_ok" or "1"
+  line(fs, "if (!%s) %s", c, fail(fs, e, msg))
+  return {cs[1]}
+end
+
+-- a:sum(), a:prod(), a:min(), a:max() in reduce.h's block order.
+local function method_ex (fs, e)
+  local at_ = ttype(fs, e.obj)
+  local a = ex(fs, e.obj)
+  local m = e.method
+  local dt = arr_dt(at_)
+  local t = dt == "f64" and "float" or "int"
+  local el = elem(at_, a, "k")
+  if dt == "bool" then el = "(int64_t)" .. el end
+  local r = tmp(fs, t)
+  fs.ntmp = fs.ntmp + 1
+  local p, k, b = "t" .. fs.ntmp .. "p", "k", "t" .. fs.ntmp .. "b"
+  line(fs, "{")
+  fs.ind = fs.ind + 1
+  line(fs, "int64_t %s, k;", b)
+  line(fs, "%s %s;", ctype(t), p)
+  if m == "sum" or m == "prod" then
+    local id = m == "sum" and "0" or "1"
+    local opf = t == "int" and (m == "sum" and "prt_iadd(%s, %s)" or "prt_imul(%s, %s)")
+      or (m == "sum" and "(%s + %s)" or "(%s * %s)")
+    line(fs, "%s = %s;", r, id)
+    line(fs, "for (%s = 0; %s < %s.size; %s += 1024) {", b, b, a, b)
+    line(fs, "  %s = %s;", p, id)
+    line(fs, "  for (%s = %s; %s < %s.size && %s < %s + 1024; %s++) %s = %s;", k, b, k, a, k, b, k, p,
+      format(opf, p, el))
+    line(fs, "  %s = %s;", r, format(opf, r, p))
+    line(fs, "}")
+  else
+    local better = m == "min" and "<" or ">"
+    line(fs, "if (%s.size == 0) %s", a, fail(fs, e, format("'%s' of an empty array", m)))
+    line(fs, "%s = %s;", r, elem(at_, a, "0"))
+    line(fs, "for (%s = 0; %s < %s.size; %s += 1024) {", b, b, a, b)
+    line(fs, "  %s = %s;", p, elem(at_, a, b))
+    if t == "float" then
+      line(fs, "  for (%s = %s + 1; %s < %s.size && %s < %s + 1024; %s++)", k, b, k, a, k, b, k)
+      line(fs, "    if (%s == %s && (%s != %s || %s %s %s)) %s = %s;", p, p, el, el, el, better, p, p, el)
+      line(fs, "  if (%s == %s && (%s != %s || %s %s %s)) %s = %s;", r, r, p, p, p, better, r, r, p)
+    else
+      line(fs, "  for (%s = %s + 1; %s < %s.size && %s < %s + 1024; %s++) if (%s %s %s) %s = %s;",
+        k, b, k, a, k, b, k, el, better, p, p, el)
+      line(fs, "  if (%s %s %s) %s = %s;", p, better, r, r, p)
+    end
+    line(fs, "}")
+  end
+  fs.ind = fs.ind - 1
+  line(fs, "}")
+  return {{c = r, t = t}}
+end
+
+-- A call: the list {c = C expression, t = type} of its results.
+function exlist (fs, e)
+  local inst = fs.inst
+  if e.tag == "Invoke" then return method_ex(fs, e) end
+  local callee = inst.call[e]
+  local rts = inst.t[e]
+  if type(callee) == "string" then
+    local cs, ts = args_ex(fs, e.args)
+    local rs = builtin[callee](fs, e, cs, ts)
+    local out = {}
+    for k, c in ipairs(rs) do out[k] = {c = c, t = rts[k]} end
+    return out
+  end
+  local cs = args_ex(fs, e.args)
+  local out, argv = {}, {"it"}
+  for k = 1, #callee.fn.params do argv[#argv + 1] = cs[k] end
+  for k, t in ipairs(callee.rets) do
+    local r = tmp(fs, t)
+    out[k] = {c = r, t = t}
+    argv[#argv + 1] = "&" .. r
+  end
+  line(fs, "if (PRT_UNLIKELY(++it->depth > PRT_MAXDEPTH)) %s", fail(fs, e, "stack overflow"))
+  line(fs, "if ((rc = f%d(%s)) != 0) return rc;", callee.id, concat(argv, ", "))
+  line(fs, "it->depth--;")
+  fs.usesrc = true
+  return out
+end
+
+-- Expression e as a C expression of its type (opt types: a name with
+-- _ok and _v parts).
+function ex (fs, e)
+  local tag = e.tag
+  local t = ttype(fs, e)
+  if tag == "Number" then
+    return mathtype(e.value) == "integer" and ilit(e.value) or flit(e.value)
+  elseif tag == "True" then return "1"
+  elseif tag == "False" then return "0"
+  elseif tag == "Name" then return name_ex(fs, e)
+  elseif tag == "Paren" then return ex(fs, e.expr)
+  elseif tag == "Index" then return index_ex(fs, e)
+  elseif tag == "Binop" then return binop_ex(fs, e, t)
+  elseif tag == "Unop" then return unop_ex(fs, e, t)
+  elseif tag == "Call" or tag == "Invoke" then
+    return exlist(fs, e)[1].c
+  end
+  error("cannot emit " .. tag)
+end
+
+-- A C condition for the truth of e.
+function truth (fs, e)
+  local t = ttype(fs, e)
+  local c = ex(fs, e)
+  if t == "bool" then return "(" .. c .. ")" end
+  if isopt(t) then return c .. "_ok" end
+  return "1"
+end
+
+---------------------------------------------------------------------------
+-- Statements
+---------------------------------------------------------------------------
+
+-- Values of an expression list adjusted to n: {c, t} each.
+local function values (fs, exprs, n)
+  local out = {}
+  for k, e in ipairs(exprs) do
+    if k == #exprs and (e.tag == "Call" or e.tag == "Invoke") then
+      for _, r in ipairs(exlist(fs, e)) do out[#out + 1] = r end
+    else
+      local t = ttype(fs, e)
+      local c = ex(fs, e)
+      -- all values are computed before any is assigned (a, b = b, a)
+      if (n > 1 or #exprs > 1) and e.tag ~= "Number" then c = tmp(fs, t, c) end
+      out[#out + 1] = {c = c, t = t}
+    end
+  end
+  return out
+end
+
+local function store (fs, s, tg, v)
+  local inst = fs.inst
+  if tg.tag == "Name" then
+    line(fs, "%s = %s;", var(fs, tg.decl), conv(v.c, v.t, inst.vars[tg.decl]))
+    return
+  end
+  local a, at_, p = tg.a, tg.at, tg.p
+  local dt = arr_dt(at_)
+  local target = elem(at_, a, p)
+  if dt == "f64" then line(fs, "%s = %s;", target, tofloat(v.c, v.t))
+  elseif dt == "bool" then line(fs, "%s = (uint8_t)%s;", target, v.c)
+  else
+    line(fs, "%s = %s;", target, toint(fs, s, v.c, v.t, "number has no integer representation"))
+  end
+end
+
+local function assign (fs, s)
+  local targets = {}
+  for k, tg in ipairs(s.targets) do
+    if tg.tag == "Index" then
+      local a, at_, p = element(fs, tg, fs.inst.t[tg])
+      local pc = tmp(fs, "int", p)
+      targets[k] = {tag = "Index", a = a, at = at_, p = pc}
+    else
+      targets[k] = tg
+    end
+  end
+  local vs = values(fs, s.exprs, #s.targets)
+  for k, tg in ipairs(targets) do store(fs, s, tg, vs[k]) end
+end
+
+local function local_stat (fs, s)
+  local inst = fs.inst
+  if inst.fnvars[s.vars[1]] or (s.vars[1].ctc) then return end
+  local vs = values(fs, s.exprs, #s.vars)
+  for k, d in ipairs(s.vars) do
+    line(fs, "%s = %s;", var(fs, d), conv(vs[k].c, vs[k].t, inst.vars[d]))
+  end
+end
+
+local function return_stat (fs, s)
+  local inst = fs.inst
+  local vs = values(fs, s.exprs, #inst.rets)
+  for k, t in ipairs(inst.rets) do
+    line(fs, "*r%d = %s;", k, conv(vs[k].c, vs[k].t, t))
+  end
+  line(fs, "return PRT_OK;")
+end
+
+local function open (fs, fmt, ...)
+  line(fs, fmt, ...)
+  fs.ind = fs.ind + 1
+end
+
+local function close (fs, s)
+  fs.ind = fs.ind - 1
+  line(fs, s or "}")
+end
+
+local function if_stat (fs, s, k)
+  k = k or 1
+  local c = s.clauses[k]
+  at(fs, c.cond)
+  open(fs, "if (%s) {", truth(fs, c.cond))
+  block(fs, c.body)
+  if s.clauses[k + 1] then
+    close(fs, "} else {")
+    fs.ind = fs.ind + 1
+    if_stat(fs, s, k + 1)
+    close(fs)
+  elseif s.orelse then
+    close(fs, "} else {")
+    fs.ind = fs.ind + 1
+    block(fs, s.orelse)
+    close(fs)
+  else
+    close(fs)
+  end
+end
+
+local function fornum (fs, s)
+  local inst = fs.inst
+  local ta, tb = ttype(fs, s.start), ttype(fs, s.limit)
+  local tc = s.step and ttype(fs, s.step) or "int"
+  local a = tmp(fs, ta, ex(fs, s.start))
+  local b = tmp(fs, tb, ex(fs, s.limit))
+  local c = s.step and tmp(fs, tc, ex(fs, s.step)) or "INT64_C(1)"
+  local v = var(fs, s.var)
+  if inst.vars[s.var] == "int" then
+    local lim = b
+    if tb ~= "int" then
+      lim = tmp(fs, "int")
+    end
+    fs.ntmp = fs.ntmp + 1
+    local cnt = "t" .. fs.ntmp
+    line(fs, "uint64_t %s = 0;", cnt)
+    line(fs, "if (%s == 0) %s", c, fail(fs, s, "'for' step is zero"))
+    local cond = format("prt_forprep(%s, %s, %s, &%s)", a, lim, c, cnt)
+    if tb == "float" then cond = format("prt_forlimit(%s, %s, &%s) && %s", b, c, lim, cond)
+    elseif tb == "num" then
+      cond = format("(%s.isint ? (%s = %s.i, 1) : prt_forlimit(%s.f, %s, &%s)) && %s", b, lim, b, b, c, lim, cond)
+    end
+    open(fs, "if (%s) {", cond)
+    open(fs, "for (;;) {")
+    line(fs, "%s = %s;", v, a)
+    line(fs, "PRT_POLLCHECK(it);")
+    block(fs, s.body)
+    line(fs, "if (%s-- == 0) break;", cnt)
+    line(fs, "%s = prt_iadd(%s, %s);", a, a, c)
+    close(fs)
+    close(fs)
+    return
+  end
+  local fa = tmp(fs, "float", tofloat(a, ta))
+  local fb = tmp(fs, "float", tofloat(b, tb))
+  local fc = tmp(fs, "float", tofloat(c, tc))
+  line(fs, "if (%s == 0) %s", fc, fail(fs, s, "'for' step is zero"))
+  open(fs, "if (!(0 < %s ? %s < %s : %s < %s)) {", fc, fb, fa, fa, fb)
+  open(fs, "for (;;) {")
+  line(fs, "%s = %s;", v, fa)
+  line(fs, "PRT_POLLCHECK(it);")
+  block(fs, s.body)
+  line(fs, "%s += %s;", fa, fc)
+  line(fs, "if (!(0 < %s ? %s <= %s : %s <= %s)) break;", fc, fa, fb, fb, fa)
+  close(fs)
+  close(fs)
+end
+
+local forin
+
+local function stat (fs, s)
+  local tag = s.tag
+  at(fs, s)
+  if tag == "Local" then local_stat(fs, s)
+  elseif tag == "LocalFunction" then -- compiled as its own C function
+  elseif tag == "Assign" then assign(fs, s)
+  elseif tag == "Call" or tag == "Invoke" then exlist(fs, s)
+  elseif tag == "Do" then
+    open(fs, "{")
+    block(fs, s.body)
+    close(fs)
+  elseif tag == "While" then
+    open(fs, "for (;;) {")
+    line(fs, "if (!%s) break;", truth(fs, s.cond))
+    line(fs, "PRT_POLLCHECK(it);")
+    block(fs, s.body)
+    close(fs)
+  elseif tag == "Repeat" then
+    open(fs, "for (;;) {")
+    line(fs, "PRT_POLLCHECK(it);")
+    block(fs, s.body)
+    at(fs, s.cond)
+    line(fs, "if (%s) break;", truth(fs, s.cond))
+    close(fs)
+  elseif tag == "If" then if_stat(fs, s)
+  elseif tag == "Fornum" then fornum(fs, s)
+  elseif tag == "Forin" then forin(fs, s)
+  elseif tag == "Return" then return_stat(fs, s)
+  elseif tag == "Break" then line(fs, "break;")
+  end
+end
+
+function block (fs, b)
+  for _, s in ipairs(b.stats) do stat(fs, s) end
+end
+
+---------------------------------------------------------------------------
+-- Functions
+---------------------------------------------------------------------------
+
+-- Declarations of a C function's locals, temporaries aside.
+local function prologue (fs)
+  local out = {}
+  for _, d in ipairs(fs.decls) do
+    if not fs.params or not fs.params[d] then
+      local t = fs.inst.vars[d]
+      out[#out + 1] = format("  %s v%d_%s = %s;", ctype(t), d.id, d.name, zero(t))
+    end
+  end
+  local ss = {}
+  for s in pairs(fs.slots) do ss[#ss + 1] = s end
+  table.sort(ss)
+  for _, s in ipairs(ss) do
+    local t = fs.prog.slots[s].type
+    out[#out + 1] = format("  const %s s%d = it->K->slots[%d].%s;", ctype(t), s, s - 1, field(t))
+  end
+  if fs.usesrc then out[#out + 1] = "  int rc;" end
+  local uses = {"(void)it;"}
+  for _, d in ipairs(fs.decls) do uses[#uses + 1] = format("(void)v%d_%s;", d.id, d.name) end
+  for _, d in ipairs(fs.fnparams or {}) do uses[#uses + 1] = format("(void)v%d_%s;", d.id, d.name) end
+  for _, s in ipairs(ss) do uses[#uses + 1] = format("(void)s%d;", s) end
+  if #uses > 0 then out[#out + 1] = "  " .. concat(uses, " ") end
+  return out
+end
+
+local function signature (inst)
+  local ps = {"prt_it *it"}
+  for k, d in ipairs(inst.fn.params) do
+    ps[#ps + 1] = format("%s v%d_%s", ctype(inst.args[k]), d.id, d.name)
+  end
+  for k, t in ipairs(inst.rets) do ps[#ps + 1] = format("%s *r%d", ctype(t), k) end
+  return format("static int f%d(%s)", inst.id, concat(ps, ", "))
+end
+
+local function function_c (prog, inst, out)
+  local fs = new_fs(prog, inst)
+  fs.params = {}
+  for _, d in ipairs(inst.fn.params) do fs.params[d] = true end
+  fs.fnparams = {}
+  for _, d in ipairs(inst.fn.params) do
+    if not fs.declared[d] then fs.fnparams[#fs.fnparams + 1] = d end
+  end
+  block(fs, inst.fn.body)
+  if #inst.rets == 0 then line(fs, "return PRT_OK;") end
+  local name = inst.fn.name or "function"
+  out[#out + 1] = format("/* %s, %s:%d, arguments (%s) */", name, inst.file,
+    inst.fn.linedefined, concat(inst.args, ", "))
+  out[#out + 1] = signature(inst) .. " {"
+  for _, l in ipairs(prologue(fs)) do out[#out + 1] = l end
+  for _, l in ipairs(fs.lines) do out[#out + 1] = l end
+  out[#out + 1] = "}"
+  out[#out + 1] = ""
+  for _, l in ipairs(fs.extra or {}) do out[#out + 1] = l end
+end
+
+---------------------------------------------------------------------------
+-- for i in par.prange(n): a block function over the locals it reads
+---------------------------------------------------------------------------
+
+-- Locals read in b that are declared outside it (scope decls: inner).
+local function captures (b, inner, found, order)
+  local function walk (n)
+    if type(n) ~= "table" then return end
+    if n.tag == "Function" then return end
+    if n.tag == "Name" and n.kind == "local" and not inner[n.decl] and not found[n.decl] then
+      found[n.decl] = true
+      order[#order + 1] = n.decl
+    end
+    if n.tag == "Local" then for _, d in ipairs(n.vars) do inner[d] = true end end
+    if n.tag == "LocalFunction" then inner[n.var] = true end
+    if n.tag == "Fornum" then inner[n.var] = true end
+    if n.tag == "Forin" then for _, d in ipairs(n.vars) do inner[d] = true end end
+    for k, v in pairs(n) do
+      if k ~= "decl" and k ~= "env" and k ~= "label" and k ~= "outer_assigns"
+         and k ~= "vars" and k ~= "var" and type(v) == "table" then
+        walk(v)
+      end
+    end
+  end
+  walk(b)
+  return order
+end
+
+local redop = {["+"] = "prt_nadd", ["*"] = "prt_nmul"}
+
+function forin (fs, s)
+  local inst, prog = fs.inst, fs.prog
+  local info = inst.loops[s]
+  local n = tmp(fs, "int", ex(fs, s.exprs[1].args[1]))
+  prog.nloops = (prog.nloops or 0) + 1
+  local L = "L" .. prog.nloops
+  local inner = {[s.vars[1]] = true}
+  local caps = captures(s.body, inner, {}, {})
+  local red = {}
+  for d, op in pairs(info.red) do red[#red + 1] = {d = d, op = op} end
+  table.sort(red, function (x, y) return x.d.id < y.d.id end)
+  local isred = {}
+  for _, r in ipairs(red) do isred[r.d] = r.op end
+  -- the struct and the block function
+  local sfields = {format("struct %s {", L), "  const prt_ctx *K;", "  uint64_t seed;"}
+  for _, d in ipairs(caps) do
+    sfields[#sfields + 1] = format("  %s v%d_%s;", ctype(inst.vars[d]), d.id, d.name)
+  end
+  for _, r in ipairs(red) do
+    sfields[#sfields + 1] = format("  prt_num *p%d;", r.d.id)
+  end
+  sfields[#sfields + 1] = "};"
+  local bfs = new_fs(prog, inst)
+  bfs.ind = 2
+  local bodyfs = bfs
+  block(bodyfs, s.body)
+  local vi = var(bodyfs, s.vars[1])
+  local bl = {sfields[1]}
+  for k = 2, #sfields do bl[#bl + 1] = sfields[k] end
+  bl[#bl + 1] = ""
+  bl[#bl + 1] = format("static int %s_block(void *data, int64_t lo, int64_t hi, int64_t block, int tid) {", L)
+  bl[#bl + 1] = format("  struct %s *c = data;", L)
+  bl[#bl + 1] = "  prt_it it_, *it = &it_;"
+  bl[#bl + 1] = "  int64_t k;"
+  bfs.params = {}
+  for _, d in ipairs(caps) do bfs.params[d] = true end
+  for _, d in ipairs(caps) do
+    local t = inst.vars[d]
+    local op = isred[d]
+    local ids = {["+"] = "0", ["*"] = "1"}
+    if op and ids[op] then   -- a block's partial starts at the identity
+      local init = t == "int" and ids[op] or t == "float" and ids[op] .. ".0" or format("prt_ni(%s)", ids[op])
+      bl[#bl + 1] = format("  %s v%d_%s = %s;", ctype(t), d.id, d.name, init)
+    elseif op then           -- min/max: at the value before the loop
+      bl[#bl + 1] = format("  %s v%d_%s = c->v%d_%s;", ctype(t), d.id, d.name, d.id, d.name)
+    else
+      bl[#bl + 1] = format("  const %s v%d_%s = c->v%d_%s;", ctype(t), d.id, d.name, d.id, d.name)
+    end
+  end
+  bl[#bl + 1] = "  prt_it_init(it, c->K, c->seed, block, tid);"
+  for _, l in ipairs(prologue(bfs)) do bl[#bl + 1] = l end
+  bl[#bl + 1] = "  for (k = lo; k < hi; k++) {"
+  bl[#bl + 1] = "    it->iter = k + 1; it->ready = 0; it->depth = 0;"
+  bl[#bl + 1] = format("    %s = k + 1;", vi)
+  for _, l in ipairs(bodyfs.lines) do bl[#bl + 1] = l end
+  bl[#bl + 1] = "  }"
+  for _, r in ipairs(red) do
+    bl[#bl + 1] = format("  c->p%d[block] = %s;", r.d.id, tonum(format("v%d_%s", r.d.id, r.d.name), inst.vars[r.d]))
+  end
+  bl[#bl + 1] = "  return PRT_OK;"
+  bl[#bl + 1] = "}"
+  bl[#bl + 1] = ""
+  prog.loopdefs = prog.loopdefs or {}
+  prog.loopdefs[#prog.loopdefs + 1] = bl
+  open(fs, "{")
+  line(fs, "struct %s c;", L)
+  line(fs, "int64_t b, nb = %s > 0 ? (%s - 1) / 1024 + 1 : 0;", n, n)
+  line(fs, "int st;")
+  line(fs, "c.K = it->K;")
+  if info.parallel then
+    line(fs, "c.seed = prt_loop_seed(it->K->seed, ++it->loops);")
+  else
+    line(fs, "c.seed = prt_next64(prt_gen(it));")
+  end
+  for _, d in ipairs(caps) do line(fs, "c.v%d_%s = %s;", d.id, d.name, var(fs, d)) end
+  for _, r in ipairs(red) do
+    line(fs, "c.p%d = malloc((size_t)(nb > 0 ? nb : 1) * sizeof(prt_num));", r.d.id)
+    line(fs, "if (c.p%d == NULL) %s", r.d.id, fail(fs, s, "not enough memory"))
+  end
+  line(fs, "st = it->K->run(it->K, %s, %s_block, &c, it->tid, %s);", n, L,
+    info.parallel and "!it->K->parallel" or "1")
+  for _, r in ipairs(red) do
+    local d, t = r.d, inst.vars[r.d]
+    local v = var(fs, d)
+    open(fs, "if (st == PRT_OK) {")
+    line(fs, "prt_num acc = %s;", tonum(v, t))
+    if redop[r.op] then
+      line(fs, "for (b = 0; b < nb; b++) acc = %s(acc, c.p%d[b]);", redop[r.op], d.id)
+    else
+      local cmp = r.op == "min" and "prt_nlt(c.p%d[b], acc)" or "prt_nlt(acc, c.p%d[b])"
+      line(fs, "for (b = 0; b < nb; b++) if (" .. cmp .. ") acc = c.p%d[b];", d.id, d.id)
+    end
+    if t == "int" then line(fs, "%s = acc.i;", v)
+    elseif t == "float" then line(fs, "%s = prt_tof(acc);", v)
+    else line(fs, "%s = acc;", v) end
+    close(fs)
+    line(fs, "free(c.p%d);", d.id)
+  end
+  line(fs, "if (st != PRT_OK) return st;")
+  close(fs)
+end
+
+---------------------------------------------------------------------------
+-- Entry points
+---------------------------------------------------------------------------
+
+local function store_out (k, t, pos, c)
+  if t == "num" then return format("((prt_num *)K->outs[%d].data)[%s] = %s;", k - 1, pos, c) end
+  local el = ({int = "int64_t", float = "double", bool = "uint8_t"})[t]
+  return format("((%s *)K->outs[%d].data)[%s] = (%s)%s;", el, k - 1, pos, el, c)
+end
+
+local function reduce_step (op, t, p, r)
+  if op == "+" or op == "*" then
+    if t == "int" then return format("%s = %s(%s, %s);", p, op == "+" and "prt_iadd" or "prt_imul", p, r) end
+    if t == "float" then return format("%s = %s %s %s;", p, p, op, r) end
+    return format("%s = %s(%s, %s);", p, op == "+" and "prt_nadd" or "prt_nmul", p, r)
+  end
+  if t == "num" then return format("%s = %s(%s, %s);", p, op == "min" and "prt_nmin" or "prt_nmax", p, r) end
+  local better = op == "min" and "<" or ">"
+  if t == "int" then return format("if (%s %s %s) %s = %s;", r, better, p, p, r) end
+  return format("if (%s == %s && (%s != %s || %s %s %s)) %s = %s;", p, p, r, r, r, better, p, p, r)
+end
+
+-- The loop over a block for prange/preduce/map/mapreduce.
+local function block_entry (prog, form, out)
+  local inst = prog.entry
+  local rets = inst.rets
+  local kind = form.kind
+  local red = kind == "preduce" or kind == "mapreduce"
+  out[#out + 1] = "int prt_kernel(void *data, int64_t lo, int64_t hi, int64_t block, int tid) {"
+  out[#out + 1] = "  const prt_ctx *K = data;"
+  out[#out + 1] = "  prt_it it;"
+  out[#out + 1] = "  int64_t k;"
+  out[#out + 1] = "  int rc;"
+  local t = rets[1]
+  if red then
+    local op = form.op
+    local init = (op == "+" and "0") or (op == "*" and "1")
+    if init then
+      init = t == "float" and init .. ".0" or t == "num" and format("prt_ni(%s)", init) or init
+    else
+      init = zero(t)
+    end
+    out[#out + 1] = format("  %s p = %s;", ctype(t), init)
+  end
+  out[#out + 1] = "  prt_it_init(&it, K, K->seed, block, tid);"
+  out[#out + 1] = "  for (k = lo; k < hi; k++) {"
+  local argv = {"&it"}
+  if kind == "prange" or kind == "preduce" then
+    if #inst.fn.params >= 1 then argv[2] = "k + 1" end
+  else
+    for j, at_ in ipairs(form.args) do
+      if j <= #inst.fn.params then
+        if form.arrays[j] then
+          local dt = ({float = "f64", int = "i64", bool = "bool"})[at_]
+          local c = format("((%s *)K->args[%d].a.data)[k]", elemc[dt], j - 1)
+          argv[#argv + 1] = dt == "bool" and "(int)" .. c or c
+        else
+          argv[#argv + 1] = format("K->args[%d].%s", j - 1, field(at_))
+        end
+      end
+    end
+  end
+  for k, rt in ipairs(rets) do
+    out[#out + 1] = format("    %s r%d = %s;", ctype(rt), k, zero(rt))
+    argv[#argv + 1] = "&r" .. k
+  end
+  out[#out + 1] = "    it.iter = k + 1; it.ready = 0; it.depth = 0;"
+  out[#out + 1] = format("    if ((rc = f%d(%s)) != 0) return rc;", inst.id, concat(argv, ", "))
+  if red then
+    if form.op == "min" or form.op == "max" then
+      out[#out + 1] = "    if (k == lo) p = r1; else"
+    end
+    out[#out + 1] = "    " .. reduce_step(form.op, t, "p", "r1")
+  else
+    for k, rt in ipairs(rets) do out[#out + 1] = "    " .. store_out(k, rt, "k", "r" .. k) end
+  end
+  out[#out + 1] = "  }"
+  if red then out[#out + 1] = "  K->partials[block] = " .. tonum("p", t) .. ";" end
+  out[#out + 1] = "  return PRT_OK;"
+  out[#out + 1] = "}"
+end
+
+local function jit_entry (prog, out)
+  local inst = prog.entry
+  out[#out + 1] = "int prt_kernel(void *data, int64_t lo, int64_t hi, int64_t block, int tid) {"
+  out[#out + 1] = "  const prt_ctx *K = data;"
+  out[#out + 1] = "  prt_it it;"
+  out[#out + 1] = "  int rc;"
+  local argv = {"&it"}
+  for j, at_ in ipairs(inst.args) do
+    argv[#argv + 1] = format("K->args[%d].%s", j - 1, field(at_))
+  end
+  for k, rt in ipairs(inst.rets) do
+    out[#out + 1] = format("  %s r%d = %s;", ctype(rt), k, zero(rt))
+    argv[#argv + 1] = "&r" .. k
+  end
+  out[#out + 1] = "  (void)lo; (void)hi; (void)block;"
+  out[#out + 1] = "  prt_it_serial(&it, K, tid);"
+  out[#out + 1] = format("  if ((rc = f%d(%s)) != 0) return rc;", inst.id, concat(argv, ", "))
+  for k, rt in ipairs(inst.rets) do
+    out[#out + 1] = format("  K->rets[%d].%s = r%d;", k - 1, field(rt), k)
+  end
+  out[#out + 1] = "  return PRT_OK;"
+  out[#out + 1] = "}"
+end
+
+-- The C text of program prog run as 'form' (see the header).
+function M.emit (prog, form)
+  local out = {"/* generated by parlua's kernel compiler from " .. prog.entry.file .. " */",
+    "#include <stdlib.h>", ""}
+  local files, nfiles = {}, 0
+  for _, inst in ipairs(prog.insts) do
+    if not files[inst.file] then
+      nfiles = nfiles + 1
+      files[inst.file] = "F" .. nfiles
+      out[#out + 1] = format("static PRT_UNUSED const char F%d[] = %s;", nfiles, cstring(inst.file))
+    end
+    inst.cfilevar = files[inst.file]
+    inst.cfile = cstring(inst.file)
+  end
+  out[#out + 1] = ""
+  for _, inst in ipairs(prog.insts) do out[#out + 1] = signature(inst) .. ";" end
+  out[#out + 1] = ""
+  local bodies = {}
+  for _, inst in ipairs(prog.insts) do function_c(prog, inst, bodies) end
+  for _, bl in ipairs(prog.loopdefs or {}) do
+    for _, l in ipairs(bl) do out[#out + 1] = l end
+  end
+  for _, l in ipairs(bodies) do out[#out + 1] = l end
+  if form.kind == "jit" then jit_entry(prog, out) else block_entry(prog, form, out) end
+  return concat(out, "\n") .. "\n", "prt_kernel"
+end
+
+return M

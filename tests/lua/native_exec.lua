@@ -1,0 +1,142 @@
+-- native_exec.lua: the shared execution table of the kernel compiler:
+-- every case runs compiled (par._native.jit) and by plain Lua, and both
+-- must agree exactly (values, math.type, or the error message).
+print("testing native kernels against Lua")
+
+local T = require "common"
+local N = par._native
+
+local ncases = 0
+
+-- Runs f natively and in Lua on the same arguments; compares.
+local function same_result (name, f, ...)
+  ncases = ncases + 1
+  local lua = table.pack(pcall(f, ...))
+  local nat = table.pack(pcall(N.jit(f), ...))
+  if not lua[1] then
+    assert(not nat[1], name .. ": Lua raised '" .. tostring(lua[2]) .. "', native did not")
+    assert(nat[2] == lua[2], name .. ": native error '" .. tostring(nat[2]) ..
+      "' vs Lua error '" .. tostring(lua[2]) .. "'")
+    return
+  end
+  assert(nat[1], name .. ": native raised " .. tostring(nat[2]))
+  assert(nat.n == lua.n, name .. ": result count")
+  for k = 2, lua.n do
+    local a, b = lua[k], nat[k]
+    if type(a) == "number" then
+      assert(T.same(a, b), string.format("%s: result %d: Lua %s (%s), native %s (%s)", name, k - 1,
+        tostring(a), math.type(a), tostring(b), math.type(b)))
+    elseif type(a) == "userdata" then
+      assert(a.size == b.size and a.dtype == b.dtype, name .. ": array result")
+      for i = 1, a.size do assert(T.same(a:reshape(a.size)[i], b:reshape(b.size)[i]), name) end
+    else
+      assert(a == b, name .. ": result " .. (k - 1))
+    end
+  end
+end
+
+local function case (src, ...)
+  local f = assert(load("return " .. src))()
+  same_result(src, f, ...)
+end
+
+-- operators on int/float/mixed/edge operands: one kernel per signature
+local values = {3, -7, 0, 2.5, -0.0, 0/0, 1/0, math.mininteger, math.maxinteger, -1, 7.0, 1e300}
+local arith = load([[return function (a, b)
+  return a + b, a - b, a * b, a / b, a ^ b, -a, a == b, a ~= b, a < b, a <= b, a > b, a >= b,
+    a * b + a, (a < b) and a or b, not (a < b), math.abs(a), math.max(a, b), math.min(a, b)
+end]])()
+for _, a in ipairs(values) do
+  for _, b in ipairs(values) do
+    same_result(string.format("arith(%s, %s)", a, b), arith, a, b)
+  end
+end
+local idiv = load("return function (a, b) return a // b end")()
+local mod = load("return function (a, b) return a % b end")()
+for _, a in ipairs{7, -7, 0, 7.5, -7.5, math.mininteger} do
+  for _, b in ipairs{2, -2, 0, -1, 2.5, -0.0, 1/0} do
+    same_result(string.format("%s // %s", a, b), idiv, a, b)
+    same_result(string.format("%s %% %s", a, b), mod, a, b)
+  end
+end
+local bits = load("return function (a, b) return a & b, a | b, a ~ b, a << b, a >> b, ~a end")()
+for _, p in ipairs{{5, 3}, {-1, 63}, {1, 64}, {-8, -2}, {6.0, 1}, {5.5, 1}} do
+  same_result("bits", bits, p[1], p[2])
+end
+
+-- floor, ceil, math.* and conversions
+case("function (x) return math.floor(x), math.ceil(x), math.sqrt(x), math.exp(x), math.sin(x), math.cos(x), math.tan(x) end", 2.5)
+case("function (x) return math.floor(x), math.ceil(x) end", 1e300)
+case("function (x) return math.floor(x), math.ceil(x), math.abs(x) end", math.mininteger)
+case("function (x) return math.log(x), math.log(x, 2), math.log(x, 10), math.log(x, 3), math.atan(x), math.atan(x, 2) end", 8.0)
+case("function (x) return math.fmod(x, 3), math.fmod(-x, 3), math.modf(x), math.modf(-x) end", 7)
+case("function (x) return math.fmod(x, 3), math.fmod(-x, 3.5), math.modf(x), math.modf(-x) end", 7.25)
+case("function (x) return math.fmod(x, 0) end", 7)
+case("function (a, b) return math.ult(a, b), math.max(a, b, 2.0), math.min(a, 1, b) end", 3, -1)
+case("function (a, b) return math.pi * a, math.huge, math.maxinteger + b, math.mininteger - b end", 2, 1)
+-- control flow
+case("function (n) local s = 0 for i = 1, n do s = s + i end return s end", 100)
+case("function (n) local s = 0 for i = n, 1, -3 do s = s + i end return s end", 100)
+case("function (n) local s = 0 for x = 1, n, 0.5 do s = s + x end return s end", 10)
+case("function (n) local s = 0 for x = n, 1, -0.25 do s = s + x end return s end", 3)
+case("function (n) local s = 0 for i = 1, n do s = s + i / 3 end return s end", 0)
+case("function (n) local s = 0 for i = 1, n do s = s + i / 3 end return s end", 10)
+case("function (n) local c = 0 for i = math.maxinteger - 2, math.maxinteger do c = c + 1 end return c end", 1)
+case("function (n) local c = 0 for i = 1, 3.5 do c = c + i end return c end", 1)
+case("function (n) local c = 0 for i = 1, 0/0 do c = c + i end return c end", 1)
+case("function (n) for i = 1, n, 0 do end end", 1)
+case("function (n) local i = 0 while true do i = i + 1 if i >= n then break end end return i end", 17)
+case("function (n) local i = 0 repeat local j = i * 2 i = i + 1 until j > n return i end", 17)
+case("function (x) if x < 0 then return -1 elseif x == 0 then return 0 else return 1 end end", -4.5)
+case("function (x) if x < 0 then return -1 elseif x == 0 then return 0 else return 1 end end", 0)
+case("function (x) local a, b = x, 2 * x a, b = b, a return a - b end", 3)
+case("function (x) return (x > 1) and 10 or 20, x and 5, (x > 9) or (x < 0) end", 3)
+case("function (x) local y = x > 2 and 1.5 or 3 return y end", 3)
+case("function (x) local y = x > 2 and 1.5 or 3 return y end", 1)
+case("function (x) return 1 // x end", 0)
+case("function (x) return x % 0 end", 5)
+-- calls, recursion, multiple returns
+case([[function (n)
+  local function fib (k) if k < 2 then return k end return fib(k - 1) + fib(k - 2) end
+  return fib(n)
+end]], 20)
+case([[function (n)
+  local function two (k) return k, k * 0.5 end
+  local a, b = two(n)
+  return a, b, two(n + 1)
+end]], 7)
+case([[function (n)
+  local function f (k) if k == 0 then return 0 end return 1 + f(k - 1) end
+  return f(n)
+end]], 1000)
+case("function (x) error('boom') end", 1)
+case("function (x) assert(x > 5, 'too small') return x end", 1)
+case("function (x) assert(x > 5) return x end", 10)
+-- arrays
+local A = par.array({1.5, 2.5, 3.5})
+local B = par.array({{1, 2, 3}, {4, 5, 6}})
+local C = par.array({true, false, true})
+local g = load("local A, B, C = ... return function (i) return A[i] + B[2][i], #A, #B, C[i] end")(A, B, C)
+for i = 1, 4 do same_result("array read " .. i, g, i) end
+local h = load("local A, B = ... return function (i, v) A[i] = v B[1][i] = v return A[i], B[1][i] end")(A, B)
+same_result("array write", h, 2, 7)
+same_result("array write float to int64", h, 2, 7.5)
+same_result("array write out of range", h, 4, 1)
+same_result("array index float", g, 2.0)
+same_result("array index bad float", g, 1.5)
+local s = load("local A, B = ... return function () return A:sum(), B:sum(), A:max(), B:min(), A:prod() end")(A, B)
+same_result("array reductions", s)
+
+-- random numbers: native against Lua with the same stream (par.stream)
+local r1 = N.prange(5, function (i) return par.random(), par.randn(), math.random(1, 6) end, {seed = 11})
+for i = 1, 5 do
+  local g2 = par.stream(11, i)
+  assert(T.same(r1[i], g2:random()))
+end
+print(string.format("%d cases", ncases))
+assert(ncases >= 150)
+
+-- deep recursion is an error, not a crash
+local deep = load("return function (n) local function f (k) if k == 0 then return 0 end return 1 + f(k - 1) end return f(n) end")()
+T.checkerror("stack overflow", N.jit(deep), 1000000)
+print("OK")

@@ -1,0 +1,76 @@
+-- native_parallel.lua: native kernels give identical results on 1 and 2
+-- threads and with parallel = false; streams depend on (seed, i) only.
+print("testing native kernels across thread counts")
+
+local T = require "common"
+local N = par._native
+
+local function h (w)
+  local R = math.exp(0.1 * par.randn()) * 1.1
+  return R * 0.3 * w + math.exp(par.randn())
+end
+local wealth = function (i) local w = 1.0 for _ = 1, 50 do w = h(w) end return w end
+local pi = function (i) local x, y = par.random(), par.random() return (x*x + y*y < 1) and 1 or 0 end
+local sumsq = function (i) return (i % 7) * 0.1 + 1 / i end
+
+local function run_all (opts)
+  local out = {}
+  out.w = N.prange(5000, wealth, opts)
+  out.pi = N.preduce("+", 100000, pi, opts)
+  out.s = N.preduce("+", 100000, sumsq, opts)
+  out.mx = N.preduce("max", 100000, function (i) return math.sin(i) end, opts)
+  local x = par.linspace(-3, 3, 300)
+  local X, Y = par.meshgrid(x, x)
+  out.g = N.mapreduce("max", function (a, b) return math.cos(a^2 + b^2) / (1 + a^2 + b^2) end, X, Y, opts)
+  out.m = N.map(function (a, b) return a * b + 1 end, X, Y, opts)
+  out.j = N.jit(function (n)
+    local c, s = 0, 0.0
+    for i in par.prange(n) do
+      if par.random() < 0.5 then c = c + 1 end
+      s = s + 1 / i
+    end
+    return c, s
+  end, opts)
+  out.jc, out.js = out.j(50000)
+  return out
+end
+
+local function same (a, b)
+  assert(T.same(a.pi, b.pi) and T.same(a.s, b.s) and T.same(a.mx, b.mx) and T.same(a.g, b.g))
+  assert(T.same(a.jc, b.jc) and T.same(a.js, b.js))
+  for i = 1, #a.w do assert(T.same(a.w[i], b.w[i])) end
+  for i = 1, a.m.size, 997 do assert(T.same(a.m:reshape(a.m.size)[i], b.m:reshape(b.m.size)[i])) end
+end
+
+local n0 = par.threads()
+par.set_threads(2)
+local two = run_all{seed = 99}
+par.set_threads(1)
+local one = run_all{seed = 99}
+par.set_threads(n0)
+local serial = run_all{seed = 99, parallel = false}
+same(two, one)
+same(two, serial)
+assert(math.type(two.pi) == "integer" and math.type(two.s) == "float")
+
+-- iteration i draws from par.stream(seed, i)
+local r = N.prange(10, function (i) return par.random() end, {seed = 5})
+for i = 1, 10 do assert(T.same(r[i], par.stream(5, i):random())) end
+
+-- without a seed, the loop seed is one draw of the default generator
+par.seed(123)
+local a = N.prange(10, function (i) return par.randn() end)
+par.seed(123)
+local b = N.prange(10, function (i) return par.randn() end)
+for i = 1, 10 do assert(T.same(a[i], b[i])) end
+
+-- the reduction order of reduce.h: a:sum() == preduce over a[i]
+local v = par.array({0.1, 0.2, 0.3})
+local big = N.map(function (x) return x * 1.1 end, par.linspace(0, 1, 5000))
+assert(T.same(big:sum(), N.preduce("+", #big, function (i) return big[i] end)))
+assert(T.same(v:sum(), N.preduce("+", 3, function (i) return v[i] end)))
+
+-- the lowest failing iteration is reported
+T.checkerror("^iteration 3000: ", N.prange, 10000,
+  function (i) if i >= 3000 then error("bad") end return i end)
+print("OK")
