@@ -21,6 +21,9 @@ local function estimate(parallel)
 end
 
 print(string.format("pi: %d points, seed %d, %d threads", n, opts.seed, par.threads()))
+local t0 = par.clock()
+par.preduce("+", 1, inside, {seed = opts.seed, mode = opts.mode})   -- compiles the kernel
+print(string.format("compile and first call: %.3f s", par.clock() - t0))
 local serial, ts = estimate(false)
 local parallel, tp = estimate(true)
 local p = math.pi / 4

@@ -1,31 +1,63 @@
--- Wealth dynamics, the lecture's main job: each household's wealth follows
+-- Wealth dynamics, the lecture's main job. Each household's wealth follows
 --   w' = R s w + y,  R = exp(v1 z1) (1 + r),  y = exp(v2 z2),  z1, z2 ~ N(0, 1)
--- and we report the median wealth after T periods over many households.
---
--- This version is vectorised over households, NumPy style: one array
--- expression per period. (Native parallel kernels will run the
--- household-by-household loop of the lecture.)
+-- and we want the median wealth after T periods over many households.
+-- The household loop is a parallel kernel: household i draws from its own
+-- random stream, so the serial and the parallel run give the same bits.
+local plot = require "par.plot"
 local opts = require("par.args").parse(arg, {
   {"households", 50000, "number of households"},
   {"periods", 1000, "periods simulated"},
-  {"seed", 42, "seed of the random numbers"},
+  {"seed", 42, "seed of the random streams"},
+  {"only", "", "run one variant only: serial or parallel"},
+  {"mode", "auto", "kernel mode: auto, native or lua"},
+  {"plot", false, "draw the histogram of final wealth to wealth_hist.png"},
 }, "parlua scripts/wealth.lua [options]")
 
 local r, s, v1, v2 = 0.1, 0.3, 0.1, 1.0
+local T = opts.periods
 
--- Median wealth after T periods of n households starting at w0 = 1.
-local function long_run_median(g, n, T)
-  local w = par.ones(n)
-  for _ = 1, T do
-    local R = par.exp(v1 * g:standard_normal(n)) * (1 + r)
-    local y = par.exp(v2 * g:standard_normal(n))
-    w = R * s * w + y
-  end
-  return w:median()
+-- One period of one household.
+local function h(w)
+  local R = math.exp(v1 * par.randn()) * (1 + r)
+  local y = math.exp(v2 * par.randn())
+  return R * s * w + y
+end
+
+-- Final wealth of household i, starting from w = 1.
+local function household(i)
+  local w = 1.0
+  for _ = 1, T do w = h(w) end
+  return w
+end
+
+-- Final wealth of every household; serially or in parallel.
+local function simulate(parallel)
+  return par.prange(opts.households, household,
+    {parallel = parallel, seed = opts.seed, mode = opts.mode})
 end
 
 print(string.format("wealth: %d households, %d periods, seed %d, %d threads",
-  opts.households, opts.periods, opts.seed, par.threads()))
+  opts.households, T, opts.seed, par.threads()))
 local t0 = par.clock()
-local median = long_run_median(par.rng(opts.seed), opts.households, opts.periods)
-print(string.format("median wealth = %.17g   (%.3f s)", median, par.clock() - t0))
+par.prange(1, household, {seed = opts.seed, mode = opts.mode})   -- compiles the kernel
+print(string.format("compile and first call: %.3f s", par.clock() - t0))
+local timings, last = {}, nil
+for _, variant in ipairs({"serial", "parallel"}) do
+  if opts.only == "" or opts.only == variant then
+    local t0 = par.clock()
+    last = simulate(variant == "parallel")
+    timings[variant] = par.clock() - t0
+    print(string.format("%-8s median wealth = %.17g   (%.3f s)", variant, last:median(), timings[variant]))
+  end
+end
+if timings.serial and timings.parallel then
+  print(string.format("speed-up on %d threads: %.2fx", par.threads(), timings.serial / timings.parallel))
+end
+if opts.plot then
+  local median = last:median()
+  local path = plot.hist{values = last, bins = 60, range = {0, last:quantile(0.99)},
+    marks = {{x = median, label = string.format("median %.3f", median)}},
+    title = "Final wealth of " .. opts.households .. " households",
+    xlabel = "wealth", ylabel = "households", output = "wealth_hist.png"}
+  print("histogram: " .. path)
+end

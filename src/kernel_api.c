@@ -5,10 +5,11 @@
 ** dtype rules (all integers: int64; any float: float64; booleans: bool;
 ** other values: a Lua table in iteration order).
 **
-** Every kernel runs in Lua mode (lua_mode.h) until the native compiler
-** exists; kernelmode() is where it will plug in.
+** A kernel runs as native code (native.h) when it can, else in Lua mode
+** (lua_mode.h): trynative() is the mode decision.
 */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "lauxlib.h"
@@ -16,6 +17,7 @@
 #include "array.h"
 #include "lua_mode.h"
 #include "modules.h"
+#include "native.h"
 #include "parallel.h"
 #include "reduce.h"
 #include "rng.h"
@@ -53,65 +55,78 @@ static const char *const opnames[] = {"+", "*", "min", "max", NULL};
 
 /* {{{ arguments and options */
 
+/* Raises "bad argument #arg to 'fname' (msg)". The name is given rather
+** than found by Lua, which would say 'par.prange' when the function is
+** called through pcall and 'prange' otherwise. */
+static int argerror(lua_State *L, int arg, const char *fname, const char *msg) {
+  return luaL_error(L, "bad argument #%d to '%s' (%s)", arg, fname, msg);
+}
+
+static int typeerror(lua_State *L, int arg, const char *fname, const char *tname) {
+  const char *got = luaL_getmetafield(L, arg, "__name") == LUA_TSTRING
+                  ? lua_tostring(L, -1) : luaL_typename(L, arg);
+  return argerror(L, arg, fname, lua_pushfstring(L, "%s expected, got %s", tname, got));
+}
+
 static void defaultopts(Opts *o) {
   memset(o, 0, sizeof *o);
   o->parallel = 1;
   o->mode = MODE_AUTO;
 }
 
-static int optbool(lua_State *L, int arg, const char *name) {
+static int optbool(lua_State *L, int arg, const char *fname, const char *name) {
   if (!lua_isboolean(L, -1))
-    luaL_argerror(L, arg, lua_pushfstring(L, "option '%s' must be a boolean", name));
+    argerror(L, arg, fname, lua_pushfstring(L, "option '%s' must be a boolean", name));
   return lua_toboolean(L, -1);
 }
 
 /* The value on top as a seed, by the rules of par.rng seeds: an integer
 ** taken as its unsigned 64 bits, or a float with an integer value in
 ** [-2^63, 2^64). */
-static uint64_t optseed(lua_State *L, int arg) {
+static uint64_t optseed(lua_State *L, int arg, const char *fname) {
   lua_Number f = lua_tonumber(L, -1);
   if (lua_isinteger(L, -1)) return (uint64_t)lua_tointeger(L, -1);
   if (lua_type(L, -1) == LUA_TNUMBER && f == floor(f)) {
     if (f >= -0x1p63 && f < 0x1p63) return (uint64_t)(int64_t)f;
     if (f >= 0x1p63 && f < 0x1p64) return (uint64_t)f;
   }
-  luaL_argerror(L, arg, "option 'seed' must be an integer below 2^64");
+  argerror(L, arg, fname, "option 'seed' must be an integer below 2^64");
   return 0;
 }
 
-static int optmode(lua_State *L, int arg) {
+static int optmode(lua_State *L, int arg, const char *fname) {
   static const char *const modes[] = {"auto", "native", "lua", NULL};
   const char *s = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "";
   int i;
   for (i = 0; modes[i] != NULL; i++)
     if (strcmp(s, modes[i]) == 0) return i;
-  luaL_argerror(L, arg, "option 'mode' must be \"auto\", \"native\" or \"lua\"");
+  argerror(L, arg, fname, "option 'mode' must be \"auto\", \"native\" or \"lua\"");
   return MODE_AUTO;
 }
 
 /* The options table at arg (none or nil: the defaults). */
-static void checkopts(lua_State *L, int arg, Opts *o) {
+static void checkopts(lua_State *L, int arg, const char *fname, Opts *o) {
   static const char *const names[] = {
     "parallel", "seed", "progress", "mode", "fastmath", NULL
   };
   defaultopts(o);
   if (lua_isnoneornil(L, arg)) return;
-  luaL_checktype(L, arg, LUA_TTABLE);
+  if (!lua_istable(L, arg)) typeerror(L, arg, fname, "table");
   lua_pushnil(L);
   while (lua_next(L, arg)) {
     const char *name = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "?";
     int i;
     for (i = 0; names[i] != NULL && strcmp(names[i], name) != 0; i++) {}
     switch (i) {
-      case 0: o->parallel = optbool(L, arg, name); break;
-      case 1: o->seed = optseed(L, arg); o->hasseed = 1; break;
-      case 2: o->progress = optbool(L, arg, name); break;
-      case 3: o->mode = optmode(L, arg); break;
-      case 4: o->fastmath = optbool(L, arg, name); break;
+      case 0: o->parallel = optbool(L, arg, fname, name); break;
+      case 1: o->seed = optseed(L, arg, fname); o->hasseed = 1; break;
+      case 2: o->progress = optbool(L, arg, fname, name); break;
+      case 3: o->mode = optmode(L, arg, fname); break;
+      case 4: o->fastmath = optbool(L, arg, fname, name); break;
       default:
         if (lua_type(L, -2) != LUA_TSTRING)
-          luaL_argerror(L, arg, "option names must be strings");
-        luaL_argerror(L, arg, lua_pushfstring(L, "unknown option '%s'", name));
+          argerror(L, arg, fname, "option names must be strings");
+        argerror(L, arg, fname, lua_pushfstring(L, "unknown option '%s'", name));
     }
     lua_pop(L, 1);
   }
@@ -119,17 +134,31 @@ static void checkopts(lua_State *L, int arg, Opts *o) {
 
 /* An iteration count: a non-negative integer (a float with an integer
 ** value is accepted). */
-static int64_t checkcount(lua_State *L, int arg) {
-  lua_Integer n = luaL_checkinteger(L, arg);
-  luaL_argcheck(L, n >= 0, arg, "count must be non-negative");
+static int64_t checkcount(lua_State *L, int arg, const char *fname) {
+  int isint;
+  lua_Integer n = lua_tointegerx(L, arg, &isint);
+  if (!isint) {
+    if (lua_isnumber(L, arg)) argerror(L, arg, fname, "number has no integer representation");
+    typeerror(L, arg, fname, "number");
+  }
+  if (n < 0) argerror(L, arg, fname, "count must be non-negative");
   return n;
+}
+
+static int checkop(lua_State *L, int arg, const char *fname) {
+  const char *s = lua_tostring(L, arg);
+  int i;
+  if (lua_type(L, arg) != LUA_TSTRING) typeerror(L, arg, fname, "string");
+  for (i = 0; opnames[i] != NULL; i++)
+    if (strcmp(s, opnames[i]) == 0) return i;
+  return argerror(L, arg, fname, lua_pushfstring(L, "invalid option '%s'", s));
 }
 
 /* The kernel at arg: a function, or a par.jit/par.vectorize callable,
 ** which is replaced by the function it stands for. */
-static void checkkernel(lua_State *L, int arg) {
+static void checkkernel(lua_State *L, int arg, const char *fname) {
   if (lua_type(L, arg) == LUA_TFUNCTION) return;
-  if (luaL_testudata(L, arg, KERNEL_MT) == NULL) luaL_typeerror(L, arg, "function");
+  if (luaL_testudata(L, arg, KERNEL_MT) == NULL) typeerror(L, arg, fname, "function");
   lua_getiuservalue(L, arg, 1);
   lua_replace(L, arg);
 }
@@ -139,34 +168,88 @@ static void checkkernel(lua_State *L, int arg) {
 
 /* {{{ the mode decision */
 
+/* What native.h is asked to run. */
+enum { N_PRANGE, N_PREDUCE, N_MAP, N_MAPREDUCE, N_CALL };
+
+typedef struct NativeCall {
+  int kind;
+  int op;                /* preduce, mapreduce */
+  int64_t n;             /* prange, preduce */
+  int fidx, first, nargs;
+} NativeCall;
+
+/* The one-line auto-mode notice, printed once per kernel (by its source
+** and line), with the reason on the stack top. */
+static void notice(lua_State *L, int fidx) {
+  lua_Debug ar;
+  lua_pushvalue(L, fidx);
+  lua_getinfo(L, ">S", &ar);
+  if (lua_getfield(L, LUA_REGISTRYINDEX, "parlua.notified") != LUA_TTABLE) {
+    lua_pop(L, 1);
+    lua_newtable(L);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, LUA_REGISTRYINDEX, "parlua.notified");
+  }
+  lua_pushfstring(L, "%s:%d", ar.short_src, ar.linedefined);
+  if (lua_rawget(L, -2) == LUA_TNIL) {
+    lua_pushfstring(L, "%s:%d", ar.short_src, ar.linedefined);
+    lua_pushboolean(L, 1);
+    lua_rawset(L, -4);
+    fprintf(stderr, "parlua: the kernel at %s:%d runs in Lua mode: %s\n",
+            ar.short_src, ar.linedefined, lua_tostring(L, -3));
+    fflush(stderr);
+  }
+  lua_pop(L, 2);
+}
+
+static int callnative(lua_State *L, const NativeCall *c, const par_native_opts *no) {
+  switch (c->kind) {
+    case N_PRANGE: return par_native_prange(L, c->n, c->fidx, no);
+    case N_PREDUCE: return par_native_preduce(L, opnames[c->op], c->n, c->fidx, no);
+    case N_MAP: return par_native_map(L, c->fidx, c->first, c->nargs, no);
+    case N_MAPREDUCE:
+      return par_native_mapreduce(L, opnames[c->op], c->fidx, c->first, c->nargs, no);
+    default: return par_native_call(L, c->fidx, c->first, c->nargs, no);
+  }
+}
+
 /*
-** How a kernel runs: MODE_LUA or MODE_NATIVE, and in *reason why it is not
-** native. Raises when native mode is required and impossible. There is no
-** native compiler yet, so every kernel runs in Lua mode; the compiler will
-** plug in here (try it for "auto" and "native", fall back for "auto"), and
-** the auto-mode notice (printed once per kernel) will print *reason.
+** The mode decision (API section 4): runs the kernel natively when the
+** options allow it and the compiler accepts it, returning the number of
+** results pushed; else returns -1 and the caller runs it in Lua mode.
+** mode = "native" raises instead of falling back; "auto" prints the
+** notice with the reason, once per kernel; "lua" and --no-jit stay silent.
 */
-static int kernelmode(lua_State *L, const Opts *o, const char **reason) {
+static int trynative(lua_State *L, const Opts *o, const NativeCall *c) {
+  par_native_opts no;
+  int r;
   if (!par_jit_enabled()) {
     if (o->mode == MODE_NATIVE)
       luaL_error(L, "native mode requested but --no-jit is set");
-    *reason = "--no-jit is set";
-    return MODE_LUA;
+    return -1;
   }
-  if (o->mode == MODE_LUA) {
-    *reason = "mode = \"lua\"";
-    return MODE_LUA;
-  }
+  if (o->mode == MODE_LUA) return -1;
+  no.parallel = o->parallel;
+  no.has_seed = o->hasseed;
+  no.seed = o->seed;
+  no.fastmath = o->fastmath;
+  r = callnative(L, c, &no);
+  if (r != PAR_NATIVE_REFUSED) return r;
   if (o->mode == MODE_NATIVE)
-    luaL_error(L, "native compilation is not available yet");
-  *reason = "native compilation is not available yet";
-  return MODE_LUA;
+    luaL_error(L, "not native: %s", lua_tostring(L, -1));
+  notice(L, c->fidx);
+  lua_pop(L, 1);
+  return -1;
 }
 
-/* Checks the options' mode; the kernel then runs in Lua mode. */
-static void luamode(lua_State *L, const Opts *o) {
-  const char *reason;
-  kernelmode(L, o, &reason);
+/* The loop seed of a call, drawn before the mode is chosen so that both
+** modes see the same one: opts.seed, else one raw output of the default
+** generator (of the iteration's stream inside a kernel). */
+static void loopseed(lua_State *L, Opts *o) {
+  if (!o->hasseed) {
+    o->seed = pcg64_next_uint64(par_rng_get(L));
+    o->hasseed = 1;
+  }
 }
 
 /* }}} */
@@ -207,20 +290,16 @@ static unsigned colmask(const par_job *job, int c) {
 /* Raises the error for value c when iterations disagree: nil against a
 ** value, or booleans against numbers. */
 static void checkmix(lua_State *L, const par_job *job, int c, unsigned m, const char *fname) {
-  unsigned a = 0, b = 0;
-  if ((m & PAR_V_NIL) && m != PAR_V_NIL) {
-    a = PAR_V_NIL;
-    b = m & ~(unsigned)PAR_V_NIL;
+  unsigned others = m & ~(unsigned)PAR_V_NIL;
+  if ((m & PAR_V_NIL) && others != 0) {
+    int64_t i = firstof(job, c, PAR_V_NIL), j = firstof(job, c, others);
+    luaL_error(L, "%s: value %d is nil in iteration %I but %s in iteration %I", fname,
+               c + 1, (lua_Integer)i + 1, kindname(kindat(job, c, j)), (lua_Integer)j + 1);
   }
-  else if ((m & PAR_V_BOOL) && (m & (PAR_V_INT | PAR_V_FLT)) && !(m & PAR_V_OBJ)) {
-    a = PAR_V_BOOL;
-    b = PAR_V_INT | PAR_V_FLT;
-  }
-  if (a != 0) {
-    int64_t i = firstof(job, c, a), j = firstof(job, c, b);
-    luaL_error(L, "%s: value %d is %s in iteration %I but %s in iteration %I", fname,
-               c + 1, a == PAR_V_NIL ? "nil" : "a boolean", (lua_Integer)i + 1,
-               kindname(kindat(job, c, j)), (lua_Integer)j + 1);
+  if ((m & PAR_V_BOOL) && (m & (PAR_V_INT | PAR_V_FLT)) && !(m & PAR_V_OBJ)) {
+    int64_t i = firstof(job, c, PAR_V_BOOL), j = firstof(job, c, PAR_V_INT | PAR_V_FLT);
+    luaL_error(L, "%s: value %d mixes booleans and numbers (a boolean in iteration %I, "
+               "a number in iteration %I)", fname, c + 1, (lua_Integer)i + 1, (lua_Integer)j + 1);
   }
 }
 
@@ -346,14 +425,14 @@ static int pushreduction(lua_State *L, int jobidx) {
 static void run(lua_State *L, int jobidx, int fidx, const Opts *o) {
   par_job *job = lua_touserdata(L, jobidx);
   job->nthreads = o->parallel ? 0 : 1;
-  job->seed = o->hasseed ? o->seed : pcg64_next_uint64(par_rng_get(L));
+  job->seed = o->seed;
   par_job_run(L, jobidx, fidx);
 }
 
 /* min and max of nothing have no value. */
-static void checkempty(lua_State *L, int op, int64_t n, int arg) {
+static void checkempty(lua_State *L, int op, int64_t n, int arg, const char *fname) {
   if (n == 0 && (op == PAR_OP_MIN || op == PAR_OP_MAX))
-    luaL_argerror(L, arg, lua_pushfstring(L, "'%s' of an empty range", opnames[op]));
+    argerror(L, arg, fname, lua_pushfstring(L, "'%s' of an empty range", opnames[op]));
 }
 
 /* for i in par.prange(n): the iterator of a plain serial loop. */
@@ -369,17 +448,22 @@ static int l_prange(lua_State *L) {
   Opts o;
   par_job *job;
   Shape s;
-  int64_t n = checkcount(L, 1);
+  int64_t n = checkcount(L, 1, "prange");
   if (lua_isnoneornil(L, 2) && lua_isnoneornil(L, 3)) {
     lua_pushcfunction(L, rangeiter);
     lua_pushinteger(L, n);
     lua_pushinteger(L, 0);
     return 3;
   }
-  checkkernel(L, 2);
-  checkopts(L, 3, &o);
-  luamode(L, &o);
+  checkkernel(L, 2, "prange");
+  checkopts(L, 3, "prange", &o);
   lua_settop(L, 3);
+  loopseed(L, &o);
+  {
+    NativeCall c = {N_PRANGE, 0, n, 2, 0, 0};
+    int r = trynative(L, &o, &c);
+    if (r >= 0) return r;
+  }
   job = par_job_push(L, 0);
   job->n = n;
   job->fname = "prange";
@@ -392,13 +476,18 @@ static int l_prange(lua_State *L) {
 static int l_preduce(lua_State *L) {
   Opts o;
   par_job *job;
-  int op = luaL_checkoption(L, 1, NULL, opnames);
-  int64_t n = checkcount(L, 2);
-  checkkernel(L, 3);
-  checkopts(L, 4, &o);
-  luamode(L, &o);
-  checkempty(L, op, n, 2);
+  int op = checkop(L, 1, "preduce");
+  int64_t n = checkcount(L, 2, "preduce");
+  checkkernel(L, 3, "preduce");
+  checkopts(L, 4, "preduce", &o);
+  checkempty(L, op, n, 2, "preduce");
   lua_settop(L, 4);
+  loopseed(L, &o);
+  {
+    NativeCall c = {N_PREDUCE, op, n, 3, 0, 0};
+    int r = trynative(L, &o, &c);
+    if (r >= 0) return r;
+  }
   job = par_job_push(L, 0);
   job->n = n;
   job->op = op;
@@ -408,7 +497,7 @@ static int l_preduce(lua_State *L) {
 }
 
 /* Sets map argument m from the value at arg; returns its array or NULL. */
-static const par_array *maparg(lua_State *L, int arg, par_marg *m) {
+static const par_array *maparg(lua_State *L, int arg, const char *fname, par_marg *m) {
   par_array *a;
   switch (lua_type(L, arg)) {
     case LUA_TNUMBER:
@@ -421,8 +510,9 @@ static const par_array *maparg(lua_State *L, int arg, par_marg *m) {
       m->boolean = lua_toboolean(L, arg);
       return NULL;
     default:
-      if (par_toarray(L, arg) == NULL) luaL_typeerror(L, arg, "array or number");
-      a = par_checkarray(L, arg);
+      a = par_toarray(L, arg);
+      if (a == NULL) typeerror(L, arg, fname, "array or number");
+      if (a->buf == NULL) argerror(L, arg, fname, "array is closed");
       m->data = a->data;
       m->dtype = a->dtype;
       return a;
@@ -434,31 +524,38 @@ static const par_array *maparg(lua_State *L, int arg, par_marg *m) {
 ** arrays: the kernel at fidx (already checked), then the arguments up to
 ** 'last', arrays of one shape and scalars; opts already read.
 */
-static int mapcall(lua_State *L, int fidx, int last, int op, const Opts *o,
+static int mapcall(lua_State *L, int fidx, int last, int op, Opts *o,
                    const char *fname) {
   int first = fidx + 1, nargs = last - fidx, i, jobidx;
   const par_array *shape = NULL;
   par_job *job;
   Shape s;
   char b1[48], b2[48];
-  luamode(L, o);
   lua_settop(L, last);
-  job = par_job_push(L, nargs);
-  jobidx = lua_gettop(L);
-  for (i = 0; i < nargs; i++) {
-    const par_array *a = maparg(L, first + i, &job->args[i]);
+  for (i = 0; i < nargs; i++) {   /* validate before choosing the mode */
+    par_marg m;
+    const par_array *a = maparg(L, first + i, fname, &m);
     if (a != NULL && shape != NULL && !par_sameshape(a, shape))
-      luaL_argerror(L, first + i, lua_pushfstring(L, "shape %s does not match %s",
-                    par_shapestr(a, b1), par_shapestr(shape, b2)));
+      argerror(L, first + i, fname, lua_pushfstring(L, "shape %s does not match %s",
+               par_shapestr(a, b1), par_shapestr(shape, b2)));
     if (shape == NULL) shape = a;
   }
-  if (shape == NULL) luaL_argerror(L, first, "array expected (no argument is an array)");
+  if (shape == NULL) argerror(L, first, fname, "array expected (no argument is an array)");
+  if (op >= 0) checkempty(L, op, shape->size, first, fname);
+  loopseed(L, o);
+  {
+    NativeCall c = {op >= 0 ? N_MAPREDUCE : N_MAP, op, 0, fidx, first, nargs};
+    int r = trynative(L, o, &c);
+    if (r >= 0) return r;
+  }
+  job = par_job_push(L, nargs);
+  jobidx = lua_gettop(L);
+  for (i = 0; i < nargs; i++) maparg(L, first + i, fname, &job->args[i]);
   s.ndim = shape->ndim; s.d0 = shape->dim[0]; s.d1 = shape->dim[1];
   job->n = shape->size;
   job->op = op;
   job->fname = fname;
   if (op >= 0) {
-    checkempty(L, op, job->n, first);
     run(L, jobidx, fidx, o);
     return pushreduction(L, jobidx);
   }
@@ -475,8 +572,8 @@ static int mapcall(lua_State *L, int fidx, int last, int op, const Opts *o,
 static int mapargs(lua_State *L, int fidx, int op, const char *fname) {
   int last = lua_gettop(L);
   Opts o;
-  checkkernel(L, fidx);
-  if (last > fidx && lua_type(L, last) == LUA_TTABLE) checkopts(L, last--, &o);
+  checkkernel(L, fidx, fname);
+  if (last > fidx && lua_type(L, last) == LUA_TTABLE) checkopts(L, last--, fname, &o);
   else defaultopts(&o);
   return mapcall(L, fidx, last, op, &o, fname);
 }
@@ -486,7 +583,7 @@ static int l_map(lua_State *L) {
 }
 
 static int l_mapreduce(lua_State *L) {
-  return mapargs(L, 2, luaL_checkoption(L, 1, NULL, opnames), "mapreduce");
+  return mapargs(L, 2, checkop(L, 1, "mapreduce"), "mapreduce");
 }
 
 /* }}} */
@@ -495,10 +592,11 @@ static int l_mapreduce(lua_State *L) {
 /* {{{ par.jit and par.vectorize callables */
 
 static int newkernel(lua_State *L, int kind) {
+  const char *fname = kind == K_JIT ? "jit" : "vectorize";
   Opts o;
   Kernel *k;
-  checkkernel(L, 1);
-  checkopts(L, 2, &o);
+  checkkernel(L, 1, fname);
+  checkopts(L, 2, fname, &o);
   k = lua_newuserdatauv(L, sizeof *k, 1);
   k->kind = kind;
   k->opts = o;
@@ -527,12 +625,26 @@ static int k_call(lua_State *L) {
   int i, n = lua_gettop(L);
   lua_getiuservalue(L, 1, 1);
   lua_replace(L, 1);
-  if (k->kind == K_VECTORIZE)
+  if (k->kind == K_VECTORIZE) {
     for (i = 2; i <= n; i++)
       if (par_toarray(L, i) != NULL) return mapcall(L, 1, n, -1, &o, "vectorize");
-  luamode(L, &o);
+  }
+  else {
+    NativeCall c = {N_CALL, 0, 0, 1, 2, n - 1};
+    int r = trynative(L, &o, &c);
+    if (r >= 0) return r;
+  }
   lua_call(L, n - 1, LUA_MULTRET);
   return lua_gettop(L);
+}
+
+/* par.explain(f [, "c"]) */
+static int l_explain(lua_State *L) {
+  int withc = lua_type(L, 2) == LUA_TSTRING && strcmp(lua_tostring(L, 2), "c") == 0;
+  checkkernel(L, 1, "explain");
+  lua_settop(L, 1);
+  par_native_explain(L, 1, withc);
+  return 1;
 }
 
 static int k_tostring(lua_State *L) {
@@ -558,6 +670,7 @@ static const luaL_Reg funcs[] = {
   {"mapreduce", l_mapreduce},
   {"vectorize", l_vectorize},
   {"jit", l_jit},
+  {"explain", l_explain},
   {NULL, NULL}
 };
 

@@ -145,9 +145,9 @@ static void raiseblock(lua_State *L, par_jblock *blk, int outer) {
 
 /* {{{ one block */
 
-/* Makes sure blk has n columns; j: iterations of the block already run
-** (they returned nil there). */
-static int addcols(par_jblock *blk, int n, int64_t len, int64_t j) {
+/* Makes sure blk has n columns for a block of len iterations (kinds 0:
+** the iterations already run returned nil there). */
+static int addcols(par_jblock *blk, int n, int64_t len) {
   if (n > blk->capcols) {
     int cap = n < 4 ? 4 : 2 * n;
     uint8_t **k = realloc(blk->kind, (size_t)cap * sizeof *k);
@@ -165,7 +165,7 @@ static int addcols(par_jblock *blk, int n, int64_t len, int64_t j) {
     int c = blk->ncols;
     blk->kind[c] = calloc((size_t)len, 1);
     blk->val[c] = malloc((size_t)len * sizeof(uint64_t));
-    blk->mask[c] = j > 0 ? PAR_V_NIL : 0;
+    blk->mask[c] = 0;
     blk->ncols++;
     if (blk->kind[c] == NULL || blk->val[c] == NULL) return 0;
   }
@@ -190,6 +190,7 @@ static int putobj(lua_State *L) {
 static int keepobj(par_job *job, const Runner *r, par_jblock *blk, int idx,
                    int64_t iter, uint64_t *v) {
   lua_State *L = r->L;
+  if (!lua_checkstack(L, 4)) return blk->code = E_NOMEM;   /* above the results */
   lua_pushcfunction(L, putobj);
   lua_pushvalue(L, idx);
   if (r->objs != 0) {
@@ -214,7 +215,7 @@ static int collect(par_job *job, const Runner *r, par_jblock *blk, int base,
                    int64_t iter, int64_t j, int64_t len) {
   lua_State *L = r->L;
   int n = lua_gettop(L) - base, c;
-  if (n > blk->ncols && !addcols(blk, n, len, j)) return blk->code = E_NOMEM;
+  if (n > blk->ncols && !addcols(blk, n, len)) return blk->code = E_NOMEM;
   for (c = 0; c < blk->ncols; c++) {
     int idx = base + 1 + c, kind = PAR_V_NIL;
     uint64_t v = 0;
@@ -244,25 +245,39 @@ static int collect(par_job *job, const Runner *r, par_jblock *blk, int base,
       }
     blk->kind[c][j] = (uint8_t)kind;
     blk->val[c][j] = v;
-    blk->mask[c] |= (unsigned)kind;
   }
   return 0;
 }
 
-/* Folds the number iteration 'iter' returned (at base + 1) into blk. */
-static int fold(par_job *job, lua_State *L, par_jblock *blk, int base, int64_t iter) {
+/* Sets the kinds of each column of a finished block of len iterations.
+** (Done once per block: blocks next to each other share cache lines, so
+** threads must not write them at every iteration.) */
+static void setmasks(par_jblock *blk, int64_t len) {
+  int c;
+  int64_t j;
+  for (c = 0; c < blk->ncols; c++) {
+    unsigned m = 0;
+    for (j = 0; j < len; j++) m |= blk->kind[c][j] != 0 ? blk->kind[c][j] : PAR_V_NIL;
+    blk->mask[c] = m;
+  }
+}
+
+/* Folds the number iteration 'iter' returned (at base + 1) into *acc
+** (none yet when !*has). */
+static int fold(par_job *job, lua_State *L, par_jblock *blk, int base, int64_t iter,
+                par_lnum *acc, int *has) {
   par_lnum x;
   int idx = base + 1;
   if (lua_type(L, idx) != LUA_TNUMBER)
     return blockfail(blk, "iteration %lld: %s needs a number, got %s", (long long)iter,
-                     job->fname, lua_gettop(L) < idx ? "no value" : luaL_typename(L, idx));
+                     job->fname, luaL_typename(L, idx));
   x.isint = lua_isinteger(L, idx);
   x.i = x.isint ? lua_tointeger(L, idx) : 0;
   x.f = x.isint ? 0.0 : lua_tonumber(L, idx);
-  if (blk->hasacc) blk->acc = par_lnum_fold(job->op, blk->acc, x);
+  if (*has) *acc = par_lnum_fold(job->op, *acc, x);
   else {
-    blk->acc = x;
-    blk->hasacc = 1;
+    *acc = x;
+    *has = 1;
   }
   return 0;
 }
@@ -283,14 +298,11 @@ static int runblock(par_job *job, const Runner *r, int64_t lo, int64_t hi, int64
   lua_State *L = r->L;
   par_jblock *blk = &job->blocks[b];
   pcg64 g, *prev = par_rng_current();
+  par_lnum acc = {1, job->op == PAR_OP_PROD, 0.0};
   int base = lua_gettop(L), rc = 0, a;
+  int has = job->op == PAR_OP_SUM || job->op == PAR_OP_PROD;
   int64_t i;
   if (!lua_checkstack(L, job->nargs + 8)) return blk->code = E_NOMEM;
-  if (job->op == PAR_OP_SUM || job->op == PAR_OP_PROD) {
-    blk->acc.isint = 1;
-    blk->acc.i = job->op == PAR_OP_SUM ? 0 : 1;
-    blk->hasacc = 1;
-  }
   par_rng_set_current(&g);
   for (i = lo; i < hi && rc == 0; i++) {
     if (par_interrupted()) {
@@ -305,12 +317,15 @@ static int runblock(par_job *job, const Runner *r, int64_t lo, int64_t hi, int64
                   r->msgh) != LUA_OK)
       rc = iterfail(blk, L, i + 1);
     else if (job->op >= 0)
-      rc = fold(job, L, blk, base, i + 1);
+      rc = fold(job, L, blk, base, i + 1, &acc, &has);
     else
       rc = collect(job, r, blk, base, i + 1, i - lo, hi - lo);
     lua_settop(L, base);
   }
   par_rng_set_current(prev);
+  blk->acc = acc;
+  blk->hasacc = has;
+  if (rc == 0) setmasks(blk, hi - lo);
   return rc;
 }
 
@@ -334,7 +349,8 @@ static int setup(par_job *job, par_worker *w, par_jblock *blk) {
   lua_pushcfunction(W, decodekernel);
   lua_pushlightuserdata(W, job->kernel);
   if (lua_pcall(W, 1, 1, 0) != LUA_OK) {
-    int rc = blockfail(blk, "%s", lua_tostring(W, -1));
+    int rc = par_interrupted() ? (blk->code = E_INTERRUPT)
+                               : blockfail(blk, "%s", lua_tostring(W, -1));
     lua_settop(W, 0);
     return rc;
   }

@@ -25,6 +25,9 @@ enum {
 /* Deepest nesting of tables and functions a message may hold. */
 #define MAXDEPTH 200
 
+/* Longest path of fields an error message shows in full. */
+#define MAXPATH 12
+
 /* Functions loaded by a receiver are cached by dump, up to this many. */
 #define MAXCACHE 256
 
@@ -250,7 +253,7 @@ static void addkey(luaL_Buffer *b, lua_State *L, int key) {
 _Noreturn static void fail(Enc *e, const char *what) {
   lua_State *L = e->L;
   const Path *fields[MAXDEPTH + 2], *p, *var = NULL;
-  int n = 0;
+  int n = 0, i;
   luaL_Buffer b;
   for (p = e->path; p != NULL && var == NULL; p = p->up) {
     if (p->kind != NULL) var = p;
@@ -258,7 +261,13 @@ _Noreturn static void fail(Enc *e, const char *what) {
   }
   luaL_buffinit(L, &b);
   if (var != NULL) luaL_addstring(&b, var->name);
-  while (n > 0) addkey(&b, L, fields[--n]->key);
+  for (i = n - 1; i >= 0; i--) {   /* outermost first; long paths lose their middle */
+    if (n > MAXPATH && i == n - 5) {
+      luaL_addstring(&b, "...");
+      i = 3;
+    }
+    addkey(&b, L, fields[i]->key);
+  }
   luaL_pushresult(&b);
   if (!e->kernel)
     luaL_error(L, "cannot return %s from a parallel kernel%s%s%s", what,
@@ -920,8 +929,9 @@ static void decodeplain(Dec *d) {
   nuv = (size_t)getu64(d);
   if (nuv > 255) corrupt(d);
   memcpy(lua_newuserdatauv(L, len, (int)nuv), bytes, len);
-  if (luaL_getmetatable(L, name) != LUA_TTABLE)
-    luaL_error(L, "no metatable '%s' in a worker", name);
+  lua_pushlstring(L, name, nlen);
+  if (lua_rawget(L, LUA_REGISTRYINDEX) != LUA_TTABLE)
+    luaL_error(L, "no metatable for a userdata in a worker");
   lua_setmetatable(L, -2);
   setid(d);
   for (i = 1; i <= nuv; i++) {

@@ -173,7 +173,7 @@ static void *watcher(void *arg) {
 ** par.so (which would dlclose it). */
 static void keepcode(void) {
   Dl_info info;
-  if (dladdr((void *)keepcode, &info) != 0 && info.dli_fname != NULL)
+  if (dladdr(&watch_ok, &info) != 0 && info.dli_fname != NULL)
     dlopen(info.dli_fname, RTLD_LAZY | RTLD_NOLOAD | RTLD_NODELETE);
 }
 
