@@ -22,6 +22,12 @@
 #ifndef PARLUA_LMOD_DIR
 #define PARLUA_LMOD_DIR "/usr/local/share/lua/5.4"
 #endif
+#ifndef PARLUA_CMOD_REL
+#define PARLUA_CMOD_REL "lib/lua/5.4"
+#endif
+#ifndef PARLUA_LMOD_REL
+#define PARLUA_LMOD_REL "share/lua/5.4"
+#endif
 
 static void (*const parts[])(lua_State *L) = {
   par_open_parallel, par_open_timing, par_open_array, par_open_array_format,
@@ -48,19 +54,26 @@ static const char *own_dir(char *buf, size_t size) {
   return buf;
 }
 
-/* Pushes the first readable one of "<own dir>/<rel>" (the build tree) and
-** "<installed>/<rel_installed>" and returns 1, or returns 0. */
-static int find_file(lua_State *L, const char *rel, const char *installed,
-                     const char *rel_installed) {
+/* Pushes the first readable path of a file of parlua's and returns 1, or
+** returns 0. Looked for, in order: "<own dir>/<rel>" (the build tree),
+** "<own dir>/../<reldir>/<rel_installed>" (an installed tree moved
+** elsewhere, seen from bin/ or lib/), "<absdir>/<rel_installed>". */
+static int find_file(lua_State *L, const char *rel, const char *reldir,
+                     const char *absdir, const char *rel_installed) {
   char dir[4096];
-  lua_pushfstring(L, "%s/%s", own_dir(dir, sizeof dir), rel);
-  if (access(lua_tostring(L, -1), R_OK) == 0) return 1;
-  lua_pushfstring(L, "%s/%s", installed, rel_installed);
-  if (access(lua_tostring(L, -1), R_OK) == 0) {
-    lua_remove(L, -2);
-    return 1;
-  }
-  lua_pop(L, 2);
+  const char *own = own_dir(dir, sizeof dir);
+  int i;
+  lua_pushfstring(L, "%s/%s", own, rel);
+  lua_pushfstring(L, "%s/../%s/%s", own, reldir, rel_installed);
+  lua_pushfstring(L, "%s/%s", absdir, rel_installed);
+  for (i = -3; i < 0; i++)
+    if (access(lua_tostring(L, i), R_OK) == 0) {
+      lua_pushvalue(L, i);
+      lua_replace(L, -4);
+      lua_pop(L, 2);
+      return 1;
+    }
+  lua_pop(L, 3);
   return 0;
 }
 
@@ -68,7 +81,7 @@ static int find_file(lua_State *L, const char *rel, const char *installed,
 static int load_linalg(lua_State *L) {
   lua_CFunction open;
   void *lib;
-  if (!find_file(L, "par/linalg.so", PARLUA_CMOD_DIR, "par/linalg.so"))
+  if (!find_file(L, "par/linalg.so", PARLUA_CMOD_REL, PARLUA_CMOD_DIR, "par/linalg.so"))
     return luaL_error(L, "par.linalg: module file 'par/linalg.so' not found");
   lib = dlopen(lua_tostring(L, -1), RTLD_NOW | RTLD_LOCAL);
   if (lib == NULL) return luaL_error(L, "par.linalg: %s", dlerror());
@@ -98,7 +111,7 @@ static int search_par_lua(lua_State *L) {
   for (i = 0; name[i]; i++) rel[i] = name[i] == '.' ? '/' : name[i];
   memcpy(rel + i, ".lua", 5);
   lua_pushfstring(L, "lua/%s", rel);
-  if (!find_file(L, lua_tostring(L, -1), PARLUA_LMOD_DIR, rel)) {
+  if (!find_file(L, lua_tostring(L, -1), PARLUA_LMOD_REL, PARLUA_LMOD_DIR, rel)) {
     lua_pushfstring(L, "no parlua file '%s'", rel);
     return 1;
   }
