@@ -1,0 +1,2 @@
+/* progress.c: stub, to be written. */
+typedef int progress_placeholder;
