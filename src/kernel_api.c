@@ -6,7 +6,10 @@
 ** other values: a Lua table in iteration order).
 **
 ** A kernel runs as native code (native.h) when it can, else in Lua mode
-** (lua_mode.h): trynative() is the mode decision.
+** (lua_mode.h): trynative() is the mode decision. A par.jit function in
+** Lua mode runs as rewritten by par.jit.lua_loops, its `for i in
+** par.prange(n)` loops calling par._ploop with the streams and reduction
+** order of native code (emit_c.lua, kernel_rt.h).
 */
 #include <math.h>
 #include <stdio.h>
@@ -23,6 +26,7 @@
 #include "rng.h"
 
 #define KERNEL_MT "par.kernel"
+#define JITCALL_MT "par.jitcall"
 
 enum { MODE_AUTO, MODE_NATIVE, MODE_LUA };
 enum { K_JIT, K_VECTORIZE };
@@ -43,6 +47,18 @@ typedef struct Kernel {
   int kind;
   Opts opts;
 } Kernel;
+
+/* One call of a par.jit function in Lua mode: its seed (opts.seed, else
+** drawn at the call) and the parallel loops it has run. Plain data, so
+** that it crosses into workers with a closure that holds it; 'stream' (the
+** iteration stream current at the call, never dereferenced) tells such a
+** copy from the original. */
+typedef struct JitCall {
+  uint64_t seed;
+  uint64_t loops;
+  int parallel;
+  const void *stream;
+} JitCall;
 
 /* Shape of a result: n iterations as 1-D (n) or 2-D (rows, cols). */
 typedef struct Shape {
@@ -589,6 +605,173 @@ static int l_mapreduce(lua_State *L) {
 /* }}} */
 
 
+/* {{{ the parallel loops of par.jit functions in Lua mode */
+
+/* The reductions of a loop, from the spec "+s *p <lo >hi" that
+** par.jit.lua_loops writes: an op ('+', '*', '<' min, '>' max) and a name
+** each, in the order of the partials. */
+typedef struct Reds {
+  int n;
+  char *op;
+  const char **name;
+  par_lnum *red0;
+} Reds;
+
+/* Parses the spec at arg into a new userdata (pushed) holding r's arrays. */
+static void checkreds(lua_State *L, int arg, Reds *r) {
+  size_t len, k;
+  const char *spec = luaL_checklstring(L, arg, &len);
+  char *item;
+  int i;
+  r->n = len > 0;
+  for (k = 0; k < len; k++) r->n += spec[k] == ' ';
+  r->red0 = lua_newuserdatauv(L, (size_t)r->n * (sizeof(par_lnum) + sizeof(char *) + 1)
+                                  + len + 1, 0);
+  r->name = (const char **)(void *)(r->red0 + r->n);
+  r->op = (char *)(r->name + r->n);
+  item = memcpy(r->op + r->n, spec, len + 1);
+  for (i = 0; i < r->n; i++) {
+    r->op[i] = item[0];
+    r->name[i] = item + 1;
+    item += strcspn(item, " ");
+    *item++ = '\0';
+  }
+}
+
+/* Sets the first partials: 0 or 1 (a float when the variable holds one)
+** for '+' and '*', the value before the loop for min and max. */
+static void setred0(lua_State *L, Reds *r, int first) {
+  int k;
+  for (k = 0; k < r->n; k++) {
+    par_lnum *p = &r->red0[k];
+    int idx = first + k;
+    if (lua_type(L, idx) != LUA_TNUMBER)
+      luaL_error(L, "reduction variable '%s' is %s before the parallel loop (a number is "
+                 "needed)", r->name[k], luaL_typename(L, idx));
+    p->isint = lua_isinteger(L, idx);
+    p->i = p->isint ? lua_tointeger(L, idx) : 0;
+    p->f = p->isint ? 0.0 : lua_tonumber(L, idx);
+    if (r->op[k] == '+' || r->op[k] == '*') {
+      p->i = r->op[k] == '*';
+      p->f = (lua_Number)p->i;
+    }
+  }
+}
+
+/* Pushes x0 op p1 op p2 ... over the blocks' partials of reduction k, in
+** block order, with Lua's + and *, or keeping a partial when it compares
+** smaller (min) or larger (max), as native code combines them. */
+static void combine(lua_State *L, const par_job *job, const Reds *r, int k, int x0) {
+  int64_t b;
+  lua_pushvalue(L, x0);
+  for (b = 0; b < job->nblocks; b++) {
+    par_lnum_push(L, job->blocks[b].red[k]);
+    if (r->op[k] == '+' || r->op[k] == '*')
+      lua_arith(L, r->op[k] == '+' ? LUA_OPADD : LUA_OPMUL);
+    else if (r->op[k] == '<' ? lua_compare(L, -1, -2, LUA_OPLT)
+                             : lua_compare(L, -2, -1, LUA_OPLT))
+      lua_remove(L, -2);
+    else
+      lua_pop(L, 1);
+  }
+}
+
+/* The seed of the k-th parallel loop of a jit call (prt_loop_seed). */
+static uint64_t jitloopseed(uint64_t s, uint64_t k) {
+  return par_mix_a(s ^ par_mix_b(k + 0x243f6a8885a308d3ULL));
+}
+
+/*
+** par._ploop(call, n, body, spec, x1, ..., xr): one execution of a loop
+** `for i in par.prange(n)` of a par.jit function in Lua mode, whose body
+** lua_loops.lua made the function body(i, x1, ..., xr) returning the
+** reduction variables x1..xr. Iteration i draws from stream (loop seed, i),
+** the loop seed being derived from the call's seed and the loop's rank in
+** the call. A loop nested in a loop body (no call, or a copy of the call
+** in a worker) runs serially, its loop seed one draw of the iteration's
+** stream. Returns the reduced values.
+*/
+static int l_ploop(lua_State *L) {
+  JitCall *jc = luaL_testudata(L, 1, JITCALL_MT);
+  lua_Integer n;
+  int isint, k, jobidx;
+  par_job *job;
+  Reds r;
+  n = lua_tointegerx(L, 2, &isint);   /* the count, argument 1 of par.prange */
+  if (!isint)
+    argerror(L, 1, "prange", lua_isnumber(L, 2) ? "number has no integer representation"
+             : lua_pushfstring(L, "number expected, got %s", luaL_typename(L, 2)));
+  luaL_checktype(L, 3, LUA_TFUNCTION);
+  checkreds(L, 4, &r);                                  /* at 5 + r.n */
+  if (lua_gettop(L) != 5 + r.n) luaL_error(L, "bad call of 'par._ploop'");
+  setred0(L, &r, 5);
+  job = par_job_push(L, 0);
+  jobidx = lua_gettop(L);
+  job->n = n > 0 ? n : 0;
+  job->fname = "prange";
+  job->nred = r.n;
+  job->red0 = r.red0;
+  job->rednames = r.name;
+  if (jc != NULL && jc->stream == (const void *)par_rng_current()) {
+    job->seed = jitloopseed(jc->seed, ++jc->loops);
+    job->nthreads = jc->parallel ? 0 : 1;
+  }
+  else {
+    job->seed = pcg64_next_uint64(par_rng_get(L));
+    job->nthreads = 1;
+  }
+  par_job_run(L, jobidx, 3);
+  luaL_checkstack(L, r.n + 4, "too many reductions");
+  for (k = 0; k < r.n; k++) combine(L, job, &r, k, 5 + k);
+  par_job_free(L, jobidx);
+  return r.n;
+}
+
+/* Pushes par.jit.lua_loops.prepare (loaded once, kept in the registry). */
+static void pushprepare(lua_State *L) {
+  static const char key = 'l';
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &key) == LUA_TNIL) {
+    lua_pop(L, 1);
+    lua_getglobal(L, "require");
+    lua_pushliteral(L, "par.jit.lua_loops");
+    lua_call(L, 1, 1);
+    lua_getfield(L, -1, "prepare");
+    lua_remove(L, -2);
+    lua_pushvalue(L, -1);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &key);
+  }
+}
+
+/* A par.jit function in Lua mode: the function at 1 and its nargs
+** arguments above. It runs as rewritten by lua_loops, given a new call
+** first; as itself when it has no parallel loop, or when its source is not
+** available (its loops then run serially). The call's seed is drawn as
+** native code draws it: opts.seed, else one draw of the default generator. */
+static int luacall(lua_State *L, const Opts *o, int nargs) {
+  JitCall *jc;
+  pushprepare(L);
+  lua_pushvalue(L, 1);
+  lua_call(L, 1, 1);
+  if (lua_isnil(L, -1)) {
+    lua_pop(L, 1);
+    lua_call(L, nargs, LUA_MULTRET);
+    return lua_gettop(L);
+  }
+  lua_replace(L, 1);
+  jc = lua_newuserdatauv(L, sizeof *jc, 0);
+  jc->seed = o->hasseed ? o->seed : pcg64_next_uint64(par_rng_get(L));
+  jc->loops = 0;
+  jc->parallel = o->parallel;
+  jc->stream = par_rng_current();
+  luaL_setmetatable(L, JITCALL_MT);
+  lua_insert(L, 2);
+  lua_call(L, nargs + 1, LUA_MULTRET);
+  return lua_gettop(L);
+}
+
+/* }}} */
+
+
 /* {{{ par.jit and par.vectorize callables */
 
 static int newkernel(lua_State *L, int kind) {
@@ -615,10 +798,8 @@ static int l_vectorize(lua_State *L) {
 }
 
 /* Calling a callable: a vectorize callable given an array maps over its
-** arguments; otherwise the function is called here with the arguments.
-** (For par.jit, the compiler front end will make the function's
-** `for i in par.prange(n)` loops parallel kernels at this point; until
-** then they run as the serial loops of par.prange(n).) */
+** arguments; a jit callable runs natively, else in Lua mode (luacall);
+** otherwise the function is called here with the arguments. */
 static int k_call(lua_State *L) {
   Kernel *k = luaL_checkudata(L, 1, KERNEL_MT);
   Opts o = k->opts;
@@ -633,6 +814,7 @@ static int k_call(lua_State *L) {
     NativeCall c = {N_CALL, 0, 0, 1, 2, n - 1};
     int r = trynative(L, &o, &c);
     if (r >= 0) return r;
+    return luacall(L, &o, n - 1);
   }
   lua_call(L, n - 1, LUA_MULTRET);
   return lua_gettop(L);
@@ -671,6 +853,7 @@ static const luaL_Reg funcs[] = {
   {"vectorize", l_vectorize},
   {"jit", l_jit},
   {"explain", l_explain},
+  {"_ploop", l_ploop},
   {NULL, NULL}
 };
 
@@ -679,6 +862,10 @@ void par_open_kernels(lua_State *L) {
   luaL_setfuncs(L, kernel_meta, 0);
   lua_pushboolean(L, 1);
   lua_setfield(L, -2, "__par_plain");   /* crosses into workers (transfer.h) */
+  lua_pop(L, 1);
+  luaL_newmetatable(L, JITCALL_MT);
+  lua_pushboolean(L, 1);
+  lua_setfield(L, -2, "__par_plain");
   lua_pop(L, 1);
   luaL_setfuncs(L, funcs, 0);
 }

@@ -89,6 +89,11 @@ par_lnum par_lnum_fold(int op, par_lnum acc, par_lnum x) {
   }
 }
 
+void par_lnum_push(lua_State *L, par_lnum a) {
+  if (a.isint) lua_pushinteger(L, a.i);
+  else lua_pushnumber(L, a.f);
+}
+
 /* }}} */
 
 
@@ -282,6 +287,23 @@ static int fold(par_job *job, lua_State *L, par_jblock *blk, int base, int64_t i
   return 0;
 }
 
+/* A par.jit loop: takes the partials iteration 'iter' returned above
+** 'base' into blk->red. */
+static int takered(par_job *job, lua_State *L, par_jblock *blk, int base, int64_t iter) {
+  int k;
+  for (k = 0; k < job->nred; k++) {
+    int idx = base + 1 + k;
+    par_lnum *p = &blk->red[k];
+    if (lua_type(L, idx) != LUA_TNUMBER)
+      return blockfail(blk, "iteration %lld: reduction variable '%s' holds a %s value",
+                       (long long)iter, job->rednames[k], luaL_typename(L, idx));
+    p->isint = lua_isinteger(L, idx);
+    p->i = p->isint ? lua_tointeger(L, idx) : 0;
+    p->f = p->isint ? 0.0 : lua_tonumber(L, idx);
+  }
+  return 0;
+}
+
 static void pusharg(lua_State *L, const par_marg *a, int64_t i) {
   if (a->data == NULL) {
     if (a->isbool) lua_pushboolean(L, a->boolean);
@@ -301,8 +323,14 @@ static int runblock(par_job *job, const Runner *r, int64_t lo, int64_t hi, int64
   par_lnum acc = {1, job->op == PAR_OP_PROD, 0.0};
   int base = lua_gettop(L), rc = 0, a;
   int has = job->op == PAR_OP_SUM || job->op == PAR_OP_PROD;
+  int nres = job->nred > 0 ? job->nred : job->op >= 0 ? 1 : LUA_MULTRET;
   int64_t i;
-  if (!lua_checkstack(L, job->nargs + 8)) return blk->code = E_NOMEM;
+  if (!lua_checkstack(L, job->nargs + job->nred + 8)) return blk->code = E_NOMEM;
+  if (job->nred > 0) {
+    if ((blk->red = malloc((size_t)job->nred * sizeof *blk->red)) == NULL)
+      return blk->code = E_NOMEM;
+    memcpy(blk->red, job->red0, (size_t)job->nred * sizeof *blk->red);
+  }
   par_rng_set_current(&g);
   for (i = lo; i < hi && rc == 0; i++) {
     if (par_interrupted()) {
@@ -313,9 +341,11 @@ static int runblock(par_job *job, const Runner *r, int64_t lo, int64_t hi, int64
     lua_pushvalue(L, r->fidx);
     if (job->nargs == 0) lua_pushinteger(L, (lua_Integer)i + 1);
     for (a = 0; a < job->nargs; a++) pusharg(L, &job->args[a], i);
-    if (lua_pcall(L, job->nargs > 0 ? job->nargs : 1, job->op >= 0 ? 1 : LUA_MULTRET,
-                  r->msgh) != LUA_OK)
+    for (a = 0; a < job->nred; a++) par_lnum_push(L, blk->red[a]);
+    if (lua_pcall(L, (job->nargs > 0 ? job->nargs : 1) + job->nred, nres, r->msgh) != LUA_OK)
       rc = iterfail(blk, L, i + 1);
+    else if (job->nred > 0)
+      rc = takered(job, L, blk, base, i + 1);
     else if (job->op >= 0)
       rc = fold(job, L, blk, base, i + 1, &acc, &has);
     else
@@ -463,6 +493,7 @@ static void freeblocks(par_job *job) {
     free(blk->kind);
     free(blk->val);
     free(blk->mask);
+    free(blk->red);
     par_msg_free(blk->objs);
     free(blk->err);
   }

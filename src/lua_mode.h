@@ -62,6 +62,7 @@ typedef struct par_jblock {
   struct par_msg *objs;  /* the objects, encoded by a worker */
   par_lnum acc;          /* reductions: the block's result */
   int hasacc;
+  par_lnum *red;         /* a par.jit loop's reductions: the block's partials */
   int code;              /* failure code (private) */
   char *err;             /* failure message */
 } par_jblock;
@@ -76,6 +77,13 @@ typedef struct par_job {
   const char *fname;     /* the API function, for messages */
   int nargs;             /* par.map: arguments of each call; 0: f(i) */
   par_marg *args;        /* nargs of them */
+  int nred;              /* a loop of a par.jit function (kernel_api.c):
+                            f(i, p1, ..., pnred) returns the new partials of
+                            its nred reductions; each block starts them at
+                            red0 and passes them from one iteration to the
+                            next, and keeps the last ones in blk->red */
+  const par_lnum *red0;
+  const char *const *rednames;   /* the reduced variables, for messages */
   /* filled by par_job_run */
   int64_t nblocks;
   par_jblock *blocks;
@@ -106,5 +114,8 @@ void par_job_free(lua_State *L, int jobidx);
 ** (a NaN accumulator stays, a NaN x wins, else x if it is strictly
 ** smaller/larger, compared exactly as Lua compares integers and floats). */
 par_lnum par_lnum_fold(int op, par_lnum acc, par_lnum x);
+
+/* Pushes a as a Lua integer or float. */
+void par_lnum_push(lua_State *L, par_lnum a);
 
 #endif
