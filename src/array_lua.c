@@ -602,6 +602,7 @@ static int a_newindex(lua_State *L) {
 
 static int a_len(lua_State *L) {
   par_array *a = (par_array *)luaL_checkudata(L, 1, PAR_ARRAY_MT);
+  checkopen(L, a);
   lua_pushinteger(L, a->dim[0]);
   return 1;
 }

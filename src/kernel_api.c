@@ -13,6 +13,7 @@
 */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lauxlib.h"
@@ -22,8 +23,10 @@
 #include "modules.h"
 #include "native.h"
 #include "parallel.h"
+#include "progress.h"
 #include "reduce.h"
 #include "rng.h"
+#include "transfer.h"
 
 #define KERNEL_MT "par.kernel"
 #define JITCALL_MT "par.jitcall"
@@ -438,8 +441,71 @@ static int pushreduction(lua_State *L, int jobidx) {
 /* Sets the job's threads and loop seed (opts.seed, else one raw output of
 ** the default generator, or of the iteration's stream inside a kernel),
 ** and runs the kernel at fidx. */
+typedef struct Dump { char *p; size_t len, cap; } Dump;
+
+static int dumpwriter(lua_State *L, const void *p, size_t sz, void *ud) {
+  Dump *d = ud;
+  (void)L;
+  if (d->len + sz > d->cap) {
+    size_t cap = (d->len + sz) * 2;
+    char *q = realloc(d->p, cap);
+    if (q == NULL) return 1;
+    d->p = q;
+    d->cap = cap;
+  }
+  memcpy(d->p + d->len, p, sz);
+  d->len += sz;
+  return 0;
+}
+
+/* A kernel must not assign to variables declared outside it (API section
+** 4): in Lua mode the write would go to a worker's copy and be lost. The
+** function's bytecode tells; a weak table remembers the functions checked. */
+static void checkwrites(lua_State *L, int fidx) {
+  Dump d = {NULL, 0, 0};
+  const char *name;
+  size_t nlen;
+  int failed;
+  if (lua_iscfunction(L, fidx)) return;
+  if (lua_getfield(L, LUA_REGISTRYINDEX, "parlua.nowrites") != LUA_TTABLE) {
+    lua_pop(L, 1);
+    lua_newtable(L);
+    lua_pushliteral(L, "k");
+    lua_setfield(L, -2, "__mode");
+    lua_pushvalue(L, -1);
+    lua_setmetatable(L, -2);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, LUA_REGISTRYINDEX, "parlua.nowrites");
+  }
+  lua_pushvalue(L, fidx);
+  if (lua_rawget(L, -2) != LUA_TNIL) {
+    lua_pop(L, 2);
+    return;
+  }
+  lua_pop(L, 1);
+  lua_pushvalue(L, fidx);
+  failed = lua_dump(L, dumpwriter, &d, 0);
+  name = failed ? NULL : par_scan_upvalue_write(d.p, d.len, &nlen);
+  if (name != NULL) lua_pushlstring(L, name, nlen);
+  free(d.p);
+  if (name != NULL) {
+    lua_Debug ar;
+    lua_pushvalue(L, fidx);
+    lua_getinfo(L, ">S", &ar);
+    luaL_error(L, "%s:%d: assignment to upvalue '%s' in a parallel kernel (a variable "
+               "declared outside it: use an array, or a reduction)", ar.short_src,
+               ar.linedefined, lua_tostring(L, -1));
+  }
+  lua_pop(L, 1);                         /* the function */
+  lua_pushvalue(L, fidx);
+  lua_pushboolean(L, 1);
+  lua_rawset(L, -3);
+  lua_pop(L, 1);
+}
+
 static void run(lua_State *L, int jobidx, int fidx, const Opts *o) {
   par_job *job = lua_touserdata(L, jobidx);
+  checkwrites(L, fidx);
   job->nthreads = o->parallel ? 0 : 1;
   job->seed = o->seed;
   par_job_run(L, jobidx, fidx);
@@ -475,6 +541,7 @@ static int l_prange(lua_State *L) {
   checkopts(L, 3, "prange", &o);
   lua_settop(L, 3);
   loopseed(L, &o);
+  par_progress_push(L, o.progress ? "prange" : NULL, n);   /* 4 */
   {
     NativeCall c = {N_PRANGE, 0, n, 2, 0, 0};
     int r = trynative(L, &o, &c);
@@ -483,9 +550,9 @@ static int l_prange(lua_State *L) {
   job = par_job_push(L, 0);
   job->n = n;
   job->fname = "prange";
-  run(L, 4, 2, &o);
+  run(L, 5, 2, &o);
   s.ndim = 1; s.d0 = n; s.d1 = 1;
-  return pushresults(L, 4, &s, "prange");
+  return pushresults(L, 5, &s, "prange");
 }
 
 /* par.preduce(op, n, f [, opts]) */
@@ -499,6 +566,7 @@ static int l_preduce(lua_State *L) {
   checkempty(L, op, n, 2, "preduce");
   lua_settop(L, 4);
   loopseed(L, &o);
+  par_progress_push(L, o.progress ? "preduce" : NULL, n);   /* 5 */
   {
     NativeCall c = {N_PREDUCE, op, n, 3, 0, 0};
     int r = trynative(L, &o, &c);
@@ -508,8 +576,8 @@ static int l_preduce(lua_State *L) {
   job->n = n;
   job->op = op;
   job->fname = "preduce";
-  run(L, 5, 3, &o);
-  return pushreduction(L, 5);
+  run(L, 6, 3, &o);
+  return pushreduction(L, 6);
 }
 
 /* Sets map argument m from the value at arg; returns its array or NULL. */
@@ -559,6 +627,7 @@ static int mapcall(lua_State *L, int fidx, int last, int op, Opts *o,
   if (shape == NULL) argerror(L, first, fname, "array expected (no argument is an array)");
   if (op >= 0) checkempty(L, op, shape->size, first, fname);
   loopseed(L, o);
+  par_progress_push(L, o->progress ? fname : NULL, shape->size);
   {
     NativeCall c = {op >= 0 ? N_MAPREDUCE : N_MAP, op, 0, fidx, first, nargs};
     int r = trynative(L, o, &c);
@@ -742,31 +811,31 @@ static void pushprepare(lua_State *L) {
   }
 }
 
-/* A par.jit function in Lua mode: the function at 1 and its nargs
-** arguments above. It runs as rewritten by lua_loops, given a new call
+/* A par.jit function in Lua mode: the function at 'base', its nargs
+** arguments above it. It runs as rewritten by lua_loops, given a new call
 ** first; as itself when it has no parallel loop, or when its source is not
 ** available (its loops then run serially). The call's seed is drawn as
 ** native code draws it: opts.seed, else one draw of the default generator. */
-static int luacall(lua_State *L, const Opts *o, int nargs) {
+static int luacall(lua_State *L, const Opts *o, int base, int nargs) {
   JitCall *jc;
   pushprepare(L);
-  lua_pushvalue(L, 1);
+  lua_pushvalue(L, base);
   lua_call(L, 1, 1);
   if (lua_isnil(L, -1)) {
     lua_pop(L, 1);
     lua_call(L, nargs, LUA_MULTRET);
-    return lua_gettop(L);
+    return lua_gettop(L) - base + 1;
   }
-  lua_replace(L, 1);
+  lua_replace(L, base);
   jc = lua_newuserdatauv(L, sizeof *jc, 0);
   jc->seed = o->hasseed ? o->seed : pcg64_next_uint64(par_rng_get(L));
   jc->loops = 0;
   jc->parallel = o->parallel;
   jc->stream = par_rng_current();
   luaL_setmetatable(L, JITCALL_MT);
-  lua_insert(L, 2);
+  lua_insert(L, base + 1);
   lua_call(L, nargs + 1, LUA_MULTRET);
-  return lua_gettop(L);
+  return lua_gettop(L) - base + 1;
 }
 
 /* }}} */
@@ -812,9 +881,16 @@ static int k_call(lua_State *L) {
   }
   else {
     NativeCall c = {N_CALL, 0, 0, 1, 2, n - 1};
-    int r = trynative(L, &o, &c);
+    int r, base = 1;
+    if (o.progress) {   /* the call runs above a to-be-closed progress handle */
+      par_progress_push(L, "jit", 0);
+      for (i = 1; i <= n; i++) lua_pushvalue(L, i);
+      base = n + 2;
+      c.fidx = base; c.first = base + 1;
+    }
+    r = trynative(L, &o, &c);
     if (r >= 0) return r;
-    return luacall(L, &o, n - 1);
+    return luacall(L, &o, base, n - 1);
   }
   lua_call(L, n - 1, LUA_MULTRET);
   return lua_gettop(L);

@@ -138,6 +138,13 @@ static void checkfinite(lua_State *L, int arg, const char *fname, const double *
     if (!isfinite(x[i])) argerror(L, arg, fname, "array must not contain infs or NaNs");
 }
 
+/* svd and lstsq scale their input first, and LAPACK's scaling rejects
+** NaN and infinities as a bad argument (printing on stdout): refuse them
+** here, as for eig. */
+static void checkfinitearray(lua_State *L, int arg, const char *fname, const par_array *a) {
+  if (a->dtype == PAR_F64) checkfinite(L, arg, fname, PAR_F64P(a), a->size);
+}
+
 /* Raises the error for a LAPACKE result. info < 0 is a bad argument, so a
 ** bug here (or LAPACKE out of memory); info > 0 is the numerical failure
 ** 'msg' that the user must hear about. */
@@ -331,6 +338,8 @@ static int l_lstsq(lua_State *L) {
   double *w, *bx, *s;
   lapack_int rank = 0;
   if (b->dim[0] != m) pairerror(L, "lstsq", "dimensions differ", a, b);
+  checkfinitearray(L, 1, "lstsq", a);
+  checkfinitearray(L, 2, "lstsq", b);
   w = pushcolmajor(L, a, LD(m));
   bx = pushcolmajor(L, b, ld);
   s = pushnew(L, 1, m < n ? m : n, 1);
@@ -461,8 +470,11 @@ static int l_eigh(lua_State *L) {
 static int l_svd(lua_State *L) {
   const par_array *a = checkmatrix(L, 1, "svd");
   int m = (int)a->dim[0], n = (int)a->dim[1];
-  double *w = pushcolmajor(L, a, LD(m)), *u, *s, *vt;
-  int base = lua_gettop(L);
+  double *w, *u, *s, *vt;
+  int base;
+  checkfinitearray(L, 1, "svd", a);
+  w = pushcolmajor(L, a, LD(m));
+  base = lua_gettop(L);
   u = pushnew(L, 2, m, m);
   s = pushnew(L, 1, m < n ? m : n, 1);
   vt = pushnew(L, 2, n, n);

@@ -10,9 +10,12 @@
 
 #include "lauxlib.h"
 #include "parallel.h"
+#include "progress.h"
 
 static atomic_int nthreads;          /* 0 until first asked */
-static volatile sig_atomic_t interrupted;
+/* Set by the SIGINT handler, read by workers: a lock-free atomic is both
+** async-signal-safe and race-free. */
+static atomic_int interrupted;
 static atomic_int jit_enabled = 1;
 
 int par_cores(void) {
@@ -73,6 +76,7 @@ typedef struct run_state {
   atomic_llong failed;    /* lowest failing block, nblocks if none */
   atomic_int code;
   atomic_int stopped;     /* interrupted */
+  par_progress_slot *progress;   /* counters of finished iterations, or NULL */
 } run_state;
 
 /* Records a failure of block b, keeping the lowest one. */
@@ -94,11 +98,17 @@ static void worker(run_state *s, int tid) {
     int64_t lo, hi;
     int rc;
     if (b >= s->nblocks || b > atomic_load(&s->failed)) return;
-    if (interrupted) { atomic_store(&s->stopped, 1); return; }
+    if (atomic_load_explicit(&interrupted, memory_order_relaxed)) {
+      atomic_store(&s->stopped, 1);
+      return;
+    }
     lo = b * s->bsize;
     hi = lo + s->bsize < s->n ? lo + s->bsize : s->n;
     rc = s->fn(s->ctx, lo, hi, b, tid);
     if (rc != 0) record_failure(s, b, rc);
+    else if (s->progress != NULL)
+      atomic_fetch_add_explicit(&s->progress[tid % PAR_PROGRESS_SLOTS].n, hi - lo,
+                                memory_order_relaxed);
   }
 }
 
@@ -112,6 +122,7 @@ par_result par_run(int64_t n, int64_t bsize, int nthreads_req, par_block_fn fn, 
   atomic_init(&s.failed, s.nblocks);
   atomic_init(&s.code, 0);
   atomic_init(&s.stopped, 0);
+  s.progress = par_progress_enter();
   if (nt > s.nblocks) nt = (int)(s.nblocks > 0 ? s.nblocks : 1);
   if (nt <= 1 || omp_in_parallel())
     worker(&s, 0);
@@ -119,12 +130,13 @@ par_result par_run(int64_t n, int64_t bsize, int nthreads_req, par_block_fn fn, 
     #pragma omp parallel num_threads(nt)
     worker(&s, omp_get_thread_num());
   }
+  par_progress_leave(s.progress);
   if (atomic_load(&s.failed) < s.nblocks) {
     r.status = PAR_FAILED;
     r.failed_block = atomic_load(&s.failed);
     r.code = atomic_load(&s.code);
   }
-  else if (atomic_load(&s.stopped) || interrupted)
+  else if (atomic_load(&s.stopped) || atomic_load(&interrupted))
     r.status = PAR_INTERRUPTED;
   return r;
 }
@@ -134,9 +146,9 @@ int par_jit_enabled(void) { return atomic_load(&jit_enabled); }
 
 /* ---- interruption ---- */
 
-void par_interrupt(void) { interrupted = 1; }
-int par_interrupted(void) { return interrupted != 0; }
-void par_clear_interrupt(void) { interrupted = 0; }
+void par_interrupt(void) { atomic_store_explicit(&interrupted, 1, memory_order_relaxed); }
+int par_interrupted(void) { return atomic_load_explicit(&interrupted, memory_order_relaxed); }
+void par_clear_interrupt(void) { atomic_store(&interrupted, 0); }
 
 int par_raise_interrupt(lua_State *L) {
   par_clear_interrupt();

@@ -42,7 +42,8 @@ int64_t par_nblocks(int64_t n, int64_t bsize);
 
 /* Runs fn over the blocks of [0, n) of size bsize on up to 'nthreads'
 ** threads (0: par_threads()). Serial when nthreads is 1 or when called from
-** inside a parallel region. Checks the interrupt flag between blocks. */
+** inside a parallel region. Checks the interrupt flag between blocks, and
+** adds finished blocks to the active progress counter (progress.h). */
 par_result par_run(int64_t n, int64_t bsize, int nthreads, par_block_fn fn, void *ctx);
 
 /* Threads to use for an element-wise operation over n elements: 1 below

@@ -1035,6 +1035,7 @@ void par_msg_clear(lua_State *L) {
 
 /* Opcodes (lopcodes.h of Lua 5.4) and the instruction fields used. */
 #define OP_GETUPVAL 9
+#define OP_SETUPVAL 10
 #define OP_GETTABUP 11
 #define OPCODE(i) ((i) & 0x7f)
 #define ARG_B(i) (((i) >> 16) & 0xff)
@@ -1189,6 +1190,55 @@ static void rfunction(Reader *r, int depth) {
   if (!r->bad) scancode(r, code, ncode, k, nk, up, nup);
   free(k);
   free(up);
+}
+
+static void ignorename(void *ud, const char *name, size_t len, int soft) {
+  (void)ud; (void)name; (void)len; (void)soft;
+}
+
+/* The first upvalue (other than _ENV) that the top function of a lua_dump
+** image assigns to; NULL if none or the image cannot be read. The name
+** points into 'dump' (not NUL-terminated: *nlen bytes). */
+const char *par_scan_upvalue_write(const char *dump, size_t len, size_t *nlen) {
+  static const unsigned char head[] = "\x1bLua\x54\x00\x19\x93\r\n\x1a\n\x04\x08\x08";
+  Reader r;
+  size_t ncode, nk, np, nup, i, pc;
+  const unsigned char *code;
+  const char *found = NULL;
+  Str *k, *up;
+  r.p = (const unsigned char *)dump;
+  r.end = r.p + len;
+  r.bad = 0;
+  r.fn = ignorename;
+  r.ud = NULL;
+  if (len < sizeof head - 1 + 16 + 1 || memcmp(dump, head, sizeof head - 1) != 0)
+    return NULL;
+  take(&r, sizeof head - 1 + 16 + 1);
+  rstring(&r);
+  rsize(&r);
+  rsize(&r);
+  take(&r, 3);
+  ncode = rsize(&r);
+  if (ncode > SIZE_MAX / 4) return NULL;
+  code = take(&r, ncode * 4);
+  nk = rsize(&r);
+  k = newstrs(&r, nk);
+  rconstants(&r, k, nk);
+  take(&r, 3 * rsize(&r));
+  for (np = rsize(&r), i = 0; i < np && !r.bad; i++) rfunction(&r, 1);
+  up = rdebug(&r, &nup);
+  for (pc = 0; !r.bad && found == NULL && pc < ncode; pc++) {
+    uint32_t ins;
+    memcpy(&ins, code + 4 * pc, 4);
+    if (OPCODE(ins) == OP_SETUPVAL && ARG_B(ins) < nup && up[ARG_B(ins)].s != NULL &&
+        !isenv(up, nup, ARG_B(ins))) {
+      found = up[ARG_B(ins)].s;
+      *nlen = up[ARG_B(ins)].len;
+    }
+  }
+  free(k);
+  free(up);
+  return r.bad ? NULL : found;
 }
 
 int par_scan_globals(const char *dump, size_t len,

@@ -94,6 +94,10 @@ void par_msg_clear(lua_State *L);
 ** constants of a function that uses _ENV as a value, as Lua compiles
 ** global accesses beyond its 256th constant). Returns 0, or -1 when the
 ** image cannot be read (a stripped image gives no names). */
+/* The first upvalue (not _ENV) the top function of a lua_dump image
+** assigns to, as *nlen bytes of 'dump', or NULL. */
+const char *par_scan_upvalue_write(const char *dump, size_t len, size_t *nlen);
+
 int par_scan_globals(const char *dump, size_t len,
                      void (*fn)(void *ud, const char *name, size_t len, int soft),
                      void *ud);

@@ -465,7 +465,8 @@ do
   checkerror("attempt to use a closed array", function() return a[1] end)
   checkerror("attempt to use a closed array", function() a[1] = 1 end)
   checkerror("array is closed", function() return a:copy() end)
-  assert(#a == 0 and tostring(a) == "closed array")
+  checkerror("attempt to use a closed array", function() return #a end)
+  assert(tostring(a) == "closed array")
   assert(equals(v, {1, 2}))                   -- views keep the memory alive
 end
 

@@ -72,7 +72,10 @@ end
 
 local function syntax_error (ls, msg)
   local s, i = ls.s, ls.i
-  raise(ls, s.line[i], s.col[i], msg .. " near " .. lexer.near(s, i))
+  if s.kind[i] ~= "\0" then   -- Lua names no token for a NUL character
+    msg = msg .. " near " .. lexer.near(s, i)
+  end
+  raise(ls, s.line[i], s.col[i], msg)
 end
 
 local function advance (ls)
