@@ -316,6 +316,13 @@ static void pusharg(lua_State *L, const par_marg *a, int64_t i) {
 }
 
 /* Runs iterations lo+1 .. hi of block b in r's state. */
+/* Records that block b was reached, so that freeing the job visits only
+** the blocks that ran (a long loop stopped early has millions that did not). */
+static void reached(par_job *job, int64_t b) {
+  long long cur = atomic_load(&job->ranto);
+  while (cur < b + 1 && !atomic_compare_exchange_weak(&job->ranto, &cur, (long long)b + 1)) {}
+}
+
 static int runblock(par_job *job, const Runner *r, int64_t lo, int64_t hi, int64_t b) {
   lua_State *L = r->L;
   par_jblock *blk = &job->blocks[b];
@@ -325,6 +332,7 @@ static int runblock(par_job *job, const Runner *r, int64_t lo, int64_t hi, int64
   int has = job->op == PAR_OP_SUM || job->op == PAR_OP_PROD;
   int nres = job->nred > 0 ? job->nred : job->op >= 0 ? 1 : LUA_MULTRET;
   int64_t i;
+  reached(job, b);
   if (!lua_checkstack(L, job->nargs + job->nred + 8)) return blk->code = E_NOMEM;
   if (job->nred > 0) {
     if ((blk->red = malloc((size_t)job->nred * sizeof *blk->red)) == NULL)
@@ -393,6 +401,7 @@ static int poolblock(void *ctx, int64_t lo, int64_t hi, int64_t b, int tid) {
   par_job *job = ctx;
   par_worker *w = &job->workers[tid];
   Runner r;
+  reached(job, b);
   if (w->job != job->id) {
     int rc = setup(job, w, &job->blocks[b]);
     if (rc != 0) return rc;
@@ -429,6 +438,7 @@ void par_job_run(lua_State *L, int jobidx, int fidx) {
   fidx = lua_absindex(L, fidx);
   job->blocks = calloc(nb > 0 ? (size_t)nb : 1, sizeof *job->blocks);
   if (job->blocks == NULL) luaL_error(L, "not enough memory");
+  atomic_store(&job->ranto, 0);
   job->nblocks = nb;
   if (nb == 0) return;
   if (nt > nb) nt = (int)nb;
@@ -484,7 +494,8 @@ void par_job_pushobjs(lua_State *L, int jobidx, int64_t b) {
 static void freeblocks(par_job *job) {
   int64_t b;
   int c;
-  for (b = 0; job->blocks != NULL && b < job->nblocks; b++) {
+  int64_t end = atomic_load(&job->ranto);
+  for (b = 0; job->blocks != NULL && b < end && b < job->nblocks; b++) {
     par_jblock *blk = &job->blocks[b];
     for (c = 0; c < blk->ncols; c++) {
       free(blk->kind[c]);

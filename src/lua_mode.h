@@ -22,6 +22,7 @@
 #ifndef PARLUA_LUA_MODE_H
 #define PARLUA_LUA_MODE_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "lua.h"
@@ -88,6 +89,7 @@ typedef struct par_job {
   int64_t nblocks;
   par_jblock *blocks;
   /* private */
+  atomic_llong ranto;    /* blocks [0, ranto) may hold something to free */
   uint64_t id;
   struct par_msg *kernel;
   struct par_worker *workers;
