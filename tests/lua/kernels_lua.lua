@@ -388,49 +388,55 @@ do
     f:close()
     assert(not ok and text:find("native mode requested but --no-jit is set", 1, true), text)
 
-    -- Starts 'code' in the background with a kernel that marks a file
-    -- when it runs, sends SIGINT, and returns stdout, stderr, the status
-    -- and the seconds from SIGINT to exit.
-    local function interrupt(code, nthreads)
-      local mark, out = os.tmpname(), os.tmpname()
-      os.remove(mark)
-      local script = os.tmpname()
-      f = assert(io.open(script, "w"))
-      f:write("MARK = ", string.format("%q", mark), "\n", code)
-      f:close()
-      local sh = table.concat({
-        q(bin) .. " -t " .. nthreads .. " " .. q(script) .. " >" .. q(out) .. " 2>" .. q(err) .. " &",
-        "pid=$!",
-        "i=0; while [ ! -e " .. q(mark) .. " ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done",
-        "sleep 0.1",
-        "t0=$(date +%s%N); kill -INT $pid",
-        "i=0; while kill -0 $pid 2>/dev/null && [ $i -lt 100 ]; do sleep 0.02; i=$((i+1)); done",
-        "if kill -0 $pid 2>/dev/null; then kill -9 $pid; fi",
-        "wait $pid; st=$?; echo $st $(( ($(date +%s%N) - t0) / 1000000 ))",
-      }, "\n")
-      local p = assert(io.popen("sh -c " .. q(sh)))
-      local st, ms = p:read("n", "n")
-      p:close()
-      local function slurp(name)
-        local h = assert(io.open(name))
-        local s = h:read("a")
-        h:close()
-        os.remove(name)
-        return s
+    -- under ThreadSanitizer a signal waits for an intercepted call, which
+    -- a pure Lua loop never makes: these cases would hang there
+    if os.getenv("PARLUA_SANITIZED") == "thread" then
+      print("  Ctrl-C cases skipped under ThreadSanitizer")
+    else
+      -- Starts 'code' in the background with a kernel that marks a file
+      -- when it runs, sends SIGINT, and returns stdout, stderr, the status
+      -- and the seconds from SIGINT to exit.
+      local function interrupt(code, nthreads)
+        local mark, out = os.tmpname(), os.tmpname()
+        os.remove(mark)
+        local script = os.tmpname()
+        f = assert(io.open(script, "w"))
+        f:write("MARK = ", string.format("%q", mark), "\n", code)
+        f:close()
+        local sh = table.concat({
+          q(bin) .. " -t " .. nthreads .. " " .. q(script) .. " >" .. q(out) .. " 2>" .. q(err) .. " &",
+          "pid=$!",
+          "i=0; while [ ! -e " .. q(mark) .. " ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done",
+          "sleep 0.1",
+          "t0=$(date +%s%N); kill -INT $pid",
+          "i=0; while kill -0 $pid 2>/dev/null && [ $i -lt 100 ]; do sleep 0.02; i=$((i+1)); done",
+          "if kill -0 $pid 2>/dev/null; then kill -9 $pid; fi",
+          "wait $pid; st=$?; echo $st $(( ($(date +%s%N) - t0) / 1000000 ))",
+        }, "\n")
+        local p = assert(io.popen("sh -c " .. q(sh)))
+        local st, ms = p:read("n", "n")
+        p:close()
+        local function slurp(name)
+          local h = assert(io.open(name))
+          local s = h:read("a")
+          h:close()
+          os.remove(name)
+          return s
+        end
+        os.remove(mark)
+        os.remove(script)
+        return slurp(out), slurp(err), st, ms / 1000
       end
-      os.remove(mark)
-      os.remove(script)
-      return slurp(out), slurp(err), st, ms / 1000
+      local spin = "function() io.open(MARK, 'w'):close() while true do end end"
+      local out, text, st, secs = interrupt("par.prange(2, " .. spin .. ", {mode = 'lua'})", 2)
+      assert(st == 1 and text:find("interrupted!", 1, true) and secs < 1.5, text .. st .. " " .. secs)
+      out, text, st, secs = interrupt("par.prange(4000, " .. spin .. ", {mode = 'lua'})", 2)
+      assert(st == 1 and text:find("interrupted!", 1, true) and secs < 1.5, text .. st .. " " .. secs)
+      -- caught: the pool is usable afterwards
+      out, text, st = interrupt("print(pcall(par.prange, 4000, " .. spin .. ", {mode = 'lua'}))\n" ..
+                                "print(par.preduce('+', 3000, function(i) return i end))", 2)
+      assert(st == 0 and out:find("^false\t[^\n]*interrupted!\n4501500\n"), out .. text)
     end
-    local spin = "function() io.open(MARK, 'w'):close() while true do end end"
-    local out, text, st, secs = interrupt("par.prange(2, " .. spin .. ", {mode = 'lua'})", 2)
-    assert(st == 1 and text:find("interrupted!", 1, true) and secs < 1.5, text .. st .. " " .. secs)
-    out, text, st, secs = interrupt("par.prange(4000, " .. spin .. ", {mode = 'lua'})", 2)
-    assert(st == 1 and text:find("interrupted!", 1, true) and secs < 1.5, text .. st .. " " .. secs)
-    -- caught: the pool is usable afterwards
-    out, text, st = interrupt("print(pcall(par.prange, 4000, " .. spin .. ", {mode = 'lua'}))\n" ..
-                              "print(par.preduce('+', 3000, function(i) return i end))", 2)
-    assert(st == 0 and out:find("^false\t[^\n]*interrupted!\n4501500\n"), out .. text)
     os.remove(err)
   end
 end
