@@ -20,6 +20,6 @@ print(string.format("eigvals: %d matrices of %d x %d, seed %d, %d threads",
 for _, parallel in ipairs({false, true}) do
   local t0 = par.clock()
   local r = par.prange(opts.count, radius, {parallel = parallel, seed = opts.seed, mode = "lua"})
-  print(string.format("%-8s largest |eigenvalue| = %.12f (circular law: %.4f)   (%.3f s)",
+  print(string.format("%-8s largest |eigenvalue| = %.17g (circular law: %.4f)   (%.3f s)",
     parallel and "parallel" or "loop", r:max(), math.sqrt(n), par.clock() - t0))
 end

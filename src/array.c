@@ -80,6 +80,9 @@ static struct { void *data; size_t cap; } spare[SPARE_MAX];
 static int nspare;
 static pthread_mutex_t spare_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/* Blocks this large are kept for reuse (smaller ones are malloc's business). */
+#define SPARE_MIN ((size_t)256 << 10)
+
 /* A spare block of at least 'rounded' bytes (best fit), or NULL. */
 static void *take_spare(size_t rounded, size_t *cap) {
   int i, best = -1;
@@ -100,7 +103,7 @@ static void *take_spare(size_t rounded, size_t *cap) {
 
 /* Keeps a freed block for reuse, or frees it (or the smallest spare). */
 static void give_back(void *data, size_t cap) {
-  if (cap >= HUGE_PAGE) {
+  if (cap >= SPARE_MIN) {
     pthread_mutex_lock(&spare_lock);
     if (nspare == SPARE_MAX) {
       int i, min = 0;
@@ -136,7 +139,7 @@ par_buffer *par_buffer_new(size_t bytes) {
   if (cap < bytes || over_cap(bytes)) return NULL;
   b = malloc(sizeof *b);
   if (b == NULL) return NULL;
-  b->data = cap >= HUGE_PAGE ? take_spare(cap, &cap) : NULL;
+  b->data = cap >= SPARE_MIN ? take_spare(cap, &cap) : NULL;
   if (b->data == NULL) b->data = alloc_data(cap);
   if (b->data == NULL) {
     drop_spares();

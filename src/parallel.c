@@ -10,6 +10,7 @@
 
 #include "lauxlib.h"
 #include "parallel.h"
+#include "rng.h"
 #include "progress.h"
 
 static atomic_int nthreads;          /* 0 until first asked */
@@ -53,8 +54,10 @@ void par_set_threads(int n) {
   atomic_store(&nthreads, n);
 }
 
+/* Inside an OpenMP region, or in a kernel iteration (a Lua-mode worker, or
+** parallel = false on the main thread: the iteration's stream is set). */
 int par_in_parallel(void) {
-  return omp_in_parallel();
+  return omp_in_parallel() || par_rng_current() != NULL;
 }
 
 int par_threads_for(int64_t n) {

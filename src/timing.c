@@ -137,6 +137,7 @@ static int l_timeit(lua_State *L) {
   if (loops == 0) loops = autorange(L);
   t = lua_newuserdatauv(L, sizeof(double) * (size_t)runs, 0);
   for (i = 0; i < runs; i++) {
+    lua_gc(L, LUA_GCCOLLECT);   /* dead temporaries of the last run go first */
     t[i] = time_loops(L, loops) / (double)loops;
     mean += t[i];
   }

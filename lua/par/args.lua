@@ -24,10 +24,11 @@ end
 local function convert(name, default, text)
   local kind = type(default)
   if kind == "number" then
-    local v = math.tointeger(default) and math.tointeger(tonumber(text)) or tonumber(text)
+    local int = math.type(default) == "integer"
+    local v = int and math.tointeger(tonumber(text)) or tonumber(text)
     if v == nil then
       error(string.format("option '--%s' expects %s, got '%s'", name,
-        math.tointeger(default) and "an integer" or "a number", text), 0)
+        int and "an integer" or "a number", text), 0)
     end
     return v
   elseif kind == "boolean" then

@@ -1,11 +1,13 @@
 -- The seed experiments as one benchmark batch, swept over thread counts:
 --   parlua scripts/bench/seed.lua [--threads 1,2] [--repeats 3] [--plot speedup.png]
--- Sizes are the lecture's; SEED_SCALE=0.1 (env) shrinks the loops for a quick run.
+-- Sizes are the lecture's; SEED_SCALE=0.1 (env) shrinks the loops (and the
+-- matrices) for a quick run.
 local scale = tonumber(os.getenv("SEED_SCALE") or "1")
 local households, periods = math.floor(50000 * scale), 1000
 local points = math.floor(1e8 * scale)
 local gridn = math.floor(5000 * math.sqrt(scale))
 local matrices = math.max(2, math.floor(20 * scale))
+local msize = math.max(50, math.floor(1000 * math.sqrt(scale)))
 
 local r, s, v1, v2 = 0.1, 0.3, 0.1, 1.0
 local function h(w)
@@ -34,7 +36,7 @@ local function grid()
 end
 
 local function radius(i)
-  local re, im = par.linalg.eigvals(par.randn({1000, 1000}))
+  local re, im = par.linalg.eigvals(par.randn({msize, msize}))
   return par.sqrt(re * re + im * im):max()
 end
 
@@ -54,7 +56,7 @@ return require("par.bench").batch{
      run = function()
        local g, best = par.rng(1234), 0
        for _ = 1, matrices do
-         local re, im = par.linalg.eigvals(g:standard_normal({1000, 1000}))
+         local re, im = par.linalg.eigvals(g:standard_normal({msize, msize}))
          best = math.max(best, par.sqrt(re * re + im * im):max())
        end
        return best
