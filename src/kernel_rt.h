@@ -94,8 +94,6 @@ typedef struct prt_ctx {
   double (*normal_slow)(prt_pcg64 *g, uint64_t r);
   double (*exp_slow)(prt_pcg64 *g, uint64_t r);
   uint64_t (*bounded)(prt_pcg64 *g, uint64_t rng);
-  /* par_stream_init of rng.h: the stream of iteration i of loop seed s */
-  void (*stream_init)(prt_pcg64 *g, uint64_t seed, uint64_t i);
   /* runs a parallel loop of a jit function; returns a PRT_ status and, on
   ** PRT_ERR, has copied the failing record to errs[tid] */
   int (*run)(const struct prt_ctx *K, int64_t n, prt_blockfn fn, void *data, int tid,
@@ -111,16 +109,55 @@ typedef struct prt_ctx {
 static const prt_num prt_num0 PRT_UNUSED;
 static const prt_arr prt_arr0 PRT_UNUSED;
 
+/* ---- streams: par_stream_init of rng.h, split in two ----
+** The part that depends on the loop seed alone (two keys and the
+** increment) is computed once per block; an iteration that draws then
+** costs two finalisers. This mirrors rng.h's formula, which par.stream and
+** Lua mode use: tests/lua/native_parallel.lua and native_fuzz.lua check
+** that both give the same streams. */
+
+static inline uint64_t prt_mix_a(uint64_t z) {   /* SplitMix64 finaliser */
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+static inline uint64_t prt_mix_b(uint64_t z) {   /* MurmurHash3 fmix64 */
+  z = (z ^ (z >> 33)) * 0xff51afd7ed558ccdULL;
+  z = (z ^ (z >> 33)) * 0xc4ceb9fe1a85ec53ULL;
+  return z ^ (z >> 33);
+}
+
+typedef struct prt_keys {
+  uint64_t k1, k2;
+  prt_u128 inc;
+} prt_keys;
+
+static inline void prt_stream_keys(prt_keys *s, uint64_t seed) {
+  s->k1 = prt_mix_a(seed + 0x9e3779b97f4a7c15ULL);
+  s->k2 = prt_mix_b(seed + 0x6a09e667f3bcc909ULL);
+  s->inc = ((prt_u128)prt_mix_b(seed ^ 0xa54ff53a5f1d36f1ULL) << 64
+            | prt_mix_a(seed ^ 0x510e527fade682d1ULL)) | 1;
+}
+
+/* The generator of iteration i (1-based) of the loop keyed by s. */
+static inline void prt_stream_at(prt_pcg64 *g, const prt_keys *s, uint64_t i) {
+  g->state = ((prt_u128)prt_mix_a(i ^ s->k1) << 64) | prt_mix_b(i ^ s->k2);
+  g->inc = s->inc;
+  g->uinteger = 0;
+  g->has_uint32 = 0;
+}
+
 /* The state of one iteration (or of one serial jit call). */
 typedef struct prt_it {
   const prt_ctx *K;
-  prt_pcg64 *g;               /* the generator, once ready */
-  prt_pcg64 own;              /* the iteration's stream */
+  prt_pcg64 own;              /* the generator: the iteration's stream, or
+                              ** a copy of the default one (serial code) */
   int ready;
   int depth;
   int tid;
   uint32_t poll;
-  uint64_t seed;              /* stream of this iteration: (seed, iter) */
+  prt_keys keys;              /* of the loop seed: stream (seed, iter) */
   uint64_t loops;             /* parallel loops started by a jit call */
   int64_t iter, block;
 } prt_it;
@@ -128,23 +165,25 @@ typedef struct prt_it {
 static PRT_UNUSED void prt_it_init(prt_it *it, const prt_ctx *K, uint64_t seed,
                                    int64_t block, int tid) {
   it->K = K;
-  it->g = NULL;
   it->ready = 0;
   it->depth = 0;
   it->tid = tid;
   it->poll = PRT_POLL;
-  it->seed = seed;
+  prt_stream_keys(&it->keys, seed);
   it->loops = 0;
   it->iter = 0;
   it->block = block;
 }
 
-/* Serial code of a jit call draws from the caller's default generator. */
+/* Serial code of a jit call draws from the caller's default generator:
+** from a copy, stored back by prt_it_done (also after an error). */
 static PRT_UNUSED void prt_it_serial(prt_it *it, const prt_ctx *K, int tid) {
   prt_it_init(it, K, 0, -1, tid);
-  it->g = K->defgen;
+  it->own = *K->defgen;
   it->ready = 1;
 }
+
+static PRT_UNUSED void prt_it_done(prt_it *it) { *it->K->defgen = it->own; }
 
 /* ---- errors and abort checks ---- */
 
@@ -412,18 +451,6 @@ static inline double prt_next_double(prt_pcg64 *g) {
   return (double)(prt_next64(g) >> 11) * (1.0 / 9007199254740992.0);
 }
 
-static inline uint64_t prt_mix_a(uint64_t z) {
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
-
-static inline uint64_t prt_mix_b(uint64_t z) {
-  z = (z ^ (z >> 33)) * 0xff51afd7ed558ccdULL;
-  z = (z ^ (z >> 33)) * 0xc4ceb9fe1a85ec53ULL;
-  return z ^ (z >> 33);
-}
-
 /* The seed of the k-th parallel loop run by a jit call with seed s. */
 static inline uint64_t prt_loop_seed(uint64_t s, uint64_t k) {
   return prt_mix_a(s ^ prt_mix_b(k + 0x243f6a8885a308d3ULL));
@@ -432,11 +459,10 @@ static inline uint64_t prt_loop_seed(uint64_t s, uint64_t k) {
 /* The iteration's generator, its stream set up at the first draw. */
 static inline prt_pcg64 *prt_gen(prt_it *it) {
   if (PRT_UNLIKELY(!it->ready)) {
-    it->K->stream_init(&it->own, it->seed, (uint64_t)it->iter);
-    it->g = &it->own;
+    prt_stream_at(&it->own, &it->keys, (uint64_t)it->iter);
     it->ready = 1;
   }
-  return it->g;
+  return &it->own;
 }
 
 static inline double prt_randn(prt_it *it) {

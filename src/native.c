@@ -46,10 +46,6 @@ static uint64_t bounded(prt_pcg64 *g, uint64_t rng) {
   return par_rng_bounded((pcg64 *)(void *)g, rng);
 }
 
-static void stream_init(prt_pcg64 *g, uint64_t seed, uint64_t i) {
-  par_stream_init((pcg64 *)(void *)g, seed, i);
-}
-
 /* Arrays made by par.zeros/par.empty during one call: freed after it
 ** unless returned. */
 typedef struct host {
@@ -178,6 +174,8 @@ static int interrupted_cb(void) { return par_interrupted(); }
 /* The entry point of plan at 'pidx', compiling it at first use; NULL with
 ** the reason pushed when it cannot be loaded. */
 static prt_blockfn plan_entry(lua_State *L, int pidx) {
+  /* '#pragma omp simd' of pure block loops (emit_c.lua), no OpenMP runtime */
+  static const char *const flags[] = {"-fopenmp-simd", NULL};
   prt_blockfn fn;
   par_kc_options ko;
   par_kc_result *r;
@@ -194,6 +192,7 @@ static prt_blockfn plan_entry(lua_State *L, int pidx) {
   memset(&ko, 0, sizeof ko);
   ko.fastmath = lua_toboolean(L, -1);
   ko.interrupted = interrupted_cb;
+  ko.flags = flags;
   lua_pop(L, 1);
   luaL_buffinit(L, &b);
   luaL_addstring(&b, par_kernel_rt_text);
@@ -322,7 +321,6 @@ static void setup(lua_State *L, call *c, const par_native_opts *o, int needseed)
   K->normal_slow = normal_slow;
   K->exp_slow = exp_slow;
   K->bounded = bounded;
-  K->stream_init = stream_init;
   K->run = host_run;
   K->alloc = host_alloc;
   K->host = &c->h;

@@ -127,6 +127,35 @@ same_result("array index bad float", g, 1.5)
 local s = load("local A, B = ... return function () return A:sum(), B:sum(), A:max(), B:min(), A:prod() end")(A, B)
 same_result("array reductions", s)
 
+-- constant divisors (no zero check in the C)
+case("function (a) return a % 7, a // 7, a % 2 + a // 3, a // 1, a % 1 end", -23)
+case("function (a) return a % 7, a // 7, a % 2 + a // 3, a // 1, a % 1 end", math.mininteger)
+-- found by native_fuzz.lua: an integer parameter later assigned a float
+case("function (p, q) if q then p = p + 0.5 end return p end", 3, true)
+case("function (p, q) if q then p = p + 0.5 end return p end", 3, false)
+-- assignments: targets' indices are checked after the values are computed,
+-- and stores go from the last target to the first
+local J = par.array({1, 2, 3, 4})
+local asg = load("local J = ... return function (x) J[x * 10] = J[x + 0.5] return J[1] end")(J)
+same_result("assignment order of index errors", asg, 1)
+case("function (x) local a = 0 a, a = x, x + 1 return a end", 5)
+local two = load("local J = ... return function (x) J[x], J[x] = 10, 20 return J[x] end")(J)
+same_result("stores from the last target", two, 2)
+-- names of non-integer operands: fields of constant and computed keys
+case("function (x) return math.huge | x end", 1)
+case("function (x) return x & math.pi end", 1)
+local D = par.array({1.5, 2.5})
+local fld = load("local D = ... return function (i) return D[i] | 1, D[1] ~ 2 end")(D)
+same_result("field '?'", fld, 2)
+local fld1 = load("local D = ... return function (i) return i, D[1] ~ 2 end")(D)
+same_result("field 'integer index'", fld1, 2)
+-- math.fmod and math.modf of numbers that are integers or floats at run time
+local fm = "function (a, b) local x = a if b > 0 then x = x + 0.5 end return math.fmod(x, 3), math.modf(x) end"
+case(fm, 7, 1)
+case(fm, 7, -1)
+case(fm, -7, -1)
+case("function (a, b) local x = a if b > 0 then x = x + 0.5 end return math.fmod(7, x) end", 0, -1)
+
 -- random numbers: native against Lua with the same stream (par.stream)
 local r1 = N.prange(5, function (i) return par.random(), par.randn(), math.random(1, 6) end, {seed = 11})
 for i = 1, 5 do

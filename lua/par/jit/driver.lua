@@ -152,7 +152,8 @@ function M.run_passes (f, form, last)
   if last == "types" then return prog end
   local arrays = {}
   for k, v in ipairs(form.args or {}) do arrays[k] = types.isarr(types.typeof(v) or "") end
-  local src = emit_c.emit(prog, {kind = form.kind, op = form.op, args = argtypes, arrays = arrays})
+  local src = emit_c.emit(prog, {kind = form.kind, op = form.op, args = argtypes, arrays = arrays,
+    fastmath = form.fastmath})
   return src, prog
 end
 
@@ -209,7 +210,7 @@ function M.prepare (kind, op, fastmath, f, ...)
       if values then return p, values end
     end
   end
-  local src, prog = M.run_passes(f, {kind = kind, op = op, args = args}, "emit")
+  local src, prog = M.run_passes(f, {kind = kind, op = op, args = args, fastmath = fastmath}, "emit")
   if not src then return nil, prog end
   local slots = {}
   for s, slot in ipairs(prog.slots) do slots[s] = slot.type end

@@ -122,8 +122,15 @@ local function tonum (c, t)
   return c
 end
 
+-- An integer literal c (ilit) as an exact float literal, or nil.
+local function intlit_float (c)
+  local i = math.tointeger(c:match("^INT64_C%((%-?%d+)%)$"))
+  if not (i and i >= -(1 << 53) and i <= 1 << 53) then return nil end
+  return i < 0 and "(" .. flit(i + 0.0) .. ")" or flit(i + 0.0)
+end
+
 local function tofloat (c, t)
-  if t == "int" then return "((double)(" .. c .. "))" end
+  if t == "int" then return intlit_float(c) or "((double)(" .. c .. "))" end
   if t == "num" then return "prt_tof(" .. c .. ")" end
   return c
 end
@@ -178,10 +185,9 @@ local function elem (t, c, pos)
   return format("((%s *)%s.data)[%s]", elemc[arr_dt(t)], c, pos)
 end
 
--- A checked 0-based position along one dimension of size 'n'.
-local function position (fs, node, key, n, what, shape)
-  local kt = ttype(fs, key)
-  local kc = ex(fs, key)
+-- The checked 0-based position along one dimension of size 'n' of index
+-- kc (C expression of type kt).
+local function position_check (fs, node, kc, kt, n, what, shape)
   local i
   if kt == "int" then i = kc
   else
@@ -196,20 +202,34 @@ local function position (fs, node, key, n, what, shape)
   return "(" .. i .. " - 1)"
 end
 
--- The array, its type and the flat 0-based position of an element access.
-local function element (fs, e, tt)
+-- Index 'key' checked now, or (defer) evaluated now and checked by the
+-- function returned: an assignment checks its target's index only after
+-- evaluating the values, as Lua's __newindex does.
+local function position (fs, node, key, n, what, shape, defer)
+  local kt = ttype(fs, key)
+  if not defer then return position_check(fs, node, ex(fs, key), kt, n, what, shape) end
+  local kc = tmp(fs, kt, ex(fs, key))
+  return function () return position_check(fs, node, kc, kt, n, what, shape) end
+end
+
+-- The array, its type and the flat 0-based position of an element access
+-- (with defer: a function giving the position; see position).
+local function element (fs, e, tt, defer)
   local base = e.obj
   if fs.inst.t[base] == "row" then
     local at_ = ttype(fs, base.obj)
     local a = ex(fs, base.obj)
     local r = position(fs, e, base.key, a .. ".n0", "row index", format("%s.n0, %s.n1, 2", a, a))
-    local c = position(fs, e, e.key, a .. ".n1", "index", format("%s.n1, 1, 1", a))
     -- the column message shows the row's shape (n1,)
+    local c = position(fs, e, e.key, a .. ".n1", "index", format("%s.n1, 1, 1", a), defer)
+    if defer then
+      return a, at_, function () return format("%s * %s.n1 + %s", r, a, c()) end
+    end
     return a, at_, format("%s * %s.n1 + %s", r, a, c)
   end
   local at_ = tt or ttype(fs, base)
   local a = ex(fs, base)
-  local p = position(fs, e, e.key, a .. ".n0", "index", format("%s.n0, 1, 1", a))
+  local p = position(fs, e, e.key, a .. ".n0", "index", format("%s.n0, 1, 1", a), defer)
   return a, at_, p
 end
 
@@ -230,6 +250,9 @@ local cmp_n = {["<"] = "prt_nlt", ["<="] = "prt_nle"}
 local function compare (op, a, ta, b, tb)
   if op == ">" then return compare("<", b, tb, a, ta) end
   if op == ">=" then return compare("<=", b, tb, a, ta) end
+  -- a float against an integer literal of at most 2^53 compares as floats
+  if ta == "float" and tb == "int" and intlit_float(b) then b, tb = intlit_float(b), "float" end
+  if tb == "float" and ta == "int" and intlit_float(a) then a, ta = intlit_float(a), "float" end
   if ta == "num" or tb == "num" then return format("%s(%s, %s)", cmp_n[op], tonum(a, ta), tonum(b, tb)) end
   if ta == tb then return format("(%s %s %s)", a, op, b) end
   if ta == "int" then return format("%s(%s, %s)", cmp_if[op], a, b) end
@@ -241,6 +264,8 @@ local function equal (a, ta, b, tb)
     if ta ~= tb then return "0" end
     return format("(%s == %s)", a, b)
   end
+  if ta == "float" and tb == "int" and intlit_float(b) then b, tb = intlit_float(b), "float" end
+  if tb == "float" and ta == "int" and intlit_float(a) then a, ta = intlit_float(a), "float" end
   if ta == "num" or tb == "num" then return format("prt_neq(%s, %s)", tonum(a, ta), tonum(b, tb)) end
   if ta == tb then return format("(%s == %s)", a, b) end
   if ta == "int" then return format("prt_eq_if(%s, %s)", a, b) end
@@ -252,6 +277,10 @@ local function divmod (fs, e, op, a, ta, b, tb, t)
   if t == "float" then
     return format("%s(%s, %s)", op == "//" and "prt_fidiv" or "prt_fmod", tofloat(a, ta), tofloat(b, tb))
   end
+  local bi = t == "int" and math.tointeger(b:match("^INT64_C%((%-?%d+)%)$"))
+  if bi and bi ~= 0 and bi ~= -1 then   -- a constant divisor needs no check
+    return format("%s(%s, %s)", op == "//" and "prt_idiv_" or "prt_imod_", a, b)
+  end
   local r = tmp(fs, t)
   local f = t == "int" and (op == "//" and "prt_idiv" or "prt_imod") or (op == "//" and "prt_nidiv" or "prt_nmod")
   if t == "num" then a, b = tonum(a, ta), tonum(b, tb) end
@@ -261,10 +290,25 @@ end
 
 
 -- Lua's message for operand e without an integer value (luaG_tointerror).
+-- Lua names the operand by the instruction that loaded its register
+-- (getobjname): a local, an upvalue, a global, or a field: 'k' for a
+-- constant string key, 'integer index' for an integer constant key in
+-- 0..255 (OP_GETI), '?' for other keys.
 local function noint (e)
+  while e.tag == "Paren" do e = e.expr end
+  local what, name
   if e.tag == "Name" and (e.kind == "local" or e.kind == "upvalue" or e.kind == "global") then
-    return format("number (%s '%s') has no integer representation", e.kind, e.name)
+    what, name = e.kind, e.name
+  elseif e.tag == "Index" then
+    local k = e.key
+    while k.tag == "Paren" do k = k.expr end
+    what = "field"
+    if k.tag == "String" then name = k.value
+    elseif k.tag == "Number" and mathtype(k.value) == "integer" and k.value >= 0 and k.value <= 255 then
+      name = "integer index"
+    else name = "?" end
   end
+  if what then return format("number (%s '%s') has no integer representation", what, name) end
   return "number has no integer representation"
 end
 
@@ -418,22 +462,41 @@ local function rounding (fn)
 end
 builtin["math.floor"] = rounding("floor")
 builtin["math.ceil"] = rounding("ceil")
+-- Integer fmod of a and b into r (math_fmod: 0 for -1, an error for 0).
+local function ifmod (fs, e, r, a, b)
+  line(fs, "if ((uint64_t)%s + 1u <= 1u) {", b)
+  line(fs, "  if (%s == 0) %s", b, fail(fs, e, "bad argument #2 to 'fmod' (zero)"))
+  line(fs, "} else %s = %s %% %s;", r, a, b)
+end
 builtin["math.fmod"] = function (fs, e, cs, ts)
   if ts[1] == "int" and ts[2] == "int" then
     local r = tmp(fs, "int")
-    line(fs, "if ((uint64_t)%s + 1u <= 1u) {", cs[2])
-    line(fs, "  if (%s == 0) %s", cs[2], fail(fs, e, "bad argument #2 to 'fmod' (zero)"))
-    line(fs, "} else %s = %s %% %s;", r, cs[1], cs[2])
+    ifmod(fs, e, r, cs[1], cs[2])
+    return {r}
+  end
+  if ts[1] == "num" or ts[2] == "num" then   -- integer fmod when both are
+    local a, b = tmp(fs, "num", tonum(cs[1], ts[1])), tmp(fs, "num", tonum(cs[2], ts[2]))
+    local r = tmp(fs, "num", format("prt_ni(0)"))
+    line(fs, "if (%s.isint && %s.isint) {", a, b)
+    fs.ind = fs.ind + 1
+    ifmod(fs, e, r .. ".i", a .. ".i", b .. ".i")
+    fs.ind = fs.ind - 1
+    line(fs, "} else %s = prt_nf(fmod(prt_tof(%s), prt_tof(%s)));", r, a, b)
     return {r}
   end
   return {format("fmod(%s, %s)", tofloat(cs[1], ts[1]), tofloat(cs[2], ts[2]))}
 end
 builtin["math.modf"] = function (fs, e, cs, ts)
   if ts[1] == "int" then return {cs[1], "0.0"} end
-  local x = cs[1]
-  local ip = tmp(fs, "float", format("(%s < 0) ? ceil(%s) : floor(%s)", x, x, x))
+  local x = ts[1] == "num" and tmp(fs, "num", cs[1]) or cs[1]
+  local xf = ts[1] == "num" and x .. ".f" or x
+  local ip = tmp(fs, "float", format("(%s < 0) ? ceil(%s) : floor(%s)", xf, xf, xf))
   local ipn = tmp(fs, "num", format("prt_floor(%s)", ip))
-  return {ipn, format("((%s == %s) ? 0.0 : (%s - %s))", x, ip, x, ip)}
+  local frac = format("((%s == %s) ? 0.0 : (%s - %s))", xf, ip, xf, ip)
+  if ts[1] == "num" then   -- an integer is its own integer part
+    return {format("(%s.isint ? %s : %s)", x, x, ipn), format("(%s.isint ? 0.0 : %s)", x, frac)}
+  end
+  return {ipn, frac}
 end
 local function minmax (isnmax)
   return function (fs, e, cs, ts)
@@ -579,6 +642,28 @@ local function method_ex (fs, e)
   return {{c = r, t = t}}
 end
 
+-- Can instance 'from' reach instance 'to' through calls? Only calls that
+-- close a cycle (recursion) count towards the depth bound: the others
+-- follow the acyclic part of the call graph, whose length is bounded.
+local function reaches (prog, from, to)
+  prog.reach = prog.reach or {}
+  local set = prog.reach[from]
+  if not set then
+    set = {}
+    local function visit (inst)
+      for _, c in pairs(inst.call) do
+        if type(c) == "table" and not set[c] then
+          set[c] = true
+          visit(c)
+        end
+      end
+    end
+    visit(from)
+    prog.reach[from] = set
+  end
+  return set[to] == true
+end
+
 -- A call: the list {c = C expression, t = type} of its results.
 function exlist (fs, e)
   local inst = fs.inst
@@ -600,9 +685,12 @@ function exlist (fs, e)
     out[k] = {c = r, t = t}
     argv[#argv + 1] = "&" .. r
   end
-  line(fs, "if (PRT_UNLIKELY(++it->depth > PRT_MAXDEPTH)) %s", fail(fs, e, "stack overflow"))
+  local recursive = reaches(fs.prog, callee, inst)
+  if recursive then
+    line(fs, "if (PRT_UNLIKELY(++it->depth > PRT_MAXDEPTH)) %s", fail(fs, e, "stack overflow"))
+  end
   line(fs, "if ((rc = f%d(%s)) != 0) return rc;", callee.id, concat(argv, ", "))
-  line(fs, "it->depth--;")
+  if recursive then line(fs, "it->depth--;") end
   fs.usesrc = true
   return out
 end
@@ -673,19 +761,25 @@ local function store (fs, s, tg, v)
   end
 end
 
+-- As Lua: arrays and indices of the targets, then the values, then the
+-- stores from the last target to the first (each checking its index).
 local function assign (fs, s)
   local targets = {}
   for k, tg in ipairs(s.targets) do
     if tg.tag == "Index" then
-      local a, at_, p = element(fs, tg, fs.inst.t[tg])
-      local pc = tmp(fs, "int", p)
-      targets[k] = {tag = "Index", a = a, at = at_, p = pc}
+      local a, at_, pf = element(fs, tg, fs.inst.t[tg], true)
+      if #s.targets > 1 then a = tmp(fs, at_, a) end   -- a later store may change it
+      targets[k] = {tag = "Index", a = a, at = at_, pf = pf}
     else
       targets[k] = tg
     end
   end
   local vs = values(fs, s.exprs, #s.targets)
-  for k, tg in ipairs(targets) do store(fs, s, tg, vs[k]) end
+  for k = #targets, 1, -1 do
+    local tg = targets[k]
+    if tg.pf then tg.p = tmp(fs, "int", tg.pf()) end
+    store(fs, s, tg, vs[k])
+  end
 end
 
 local function local_stat (fs, s)
@@ -753,7 +847,7 @@ local function fornum (fs, s)
     fs.ntmp = fs.ntmp + 1
     local cnt = "t" .. fs.ntmp
     line(fs, "uint64_t %s = 0;", cnt)
-    line(fs, "if (%s == 0) %s", c, fail(fs, s, "'for' step is zero"))
+    if s.step then line(fs, "if (%s == 0) %s", c, fail(fs, s, "'for' step is zero")) end
     local cond = format("prt_forprep(%s, %s, %s, &%s)", a, lim, c, cnt)
     if tb == "float" then cond = format("prt_forlimit(%s, %s, &%s) && %s", b, c, lim, cond)
     elseif tb == "num" then
@@ -827,13 +921,26 @@ end
 -- Functions
 ---------------------------------------------------------------------------
 
+-- The C name of parameter k of inst: its variable, unless the variable
+-- has another type (an int argument later assigned a float: a tagged
+-- number), which the prologue then initialises from the parameter.
+local function param_name (inst, k)
+  local d = inst.fn.params[k]
+  local vt = inst.vars[d]
+  if vt == nil or vt == inst.args[k] then return format("v%d_%s", d.id, d.name) end
+  return format("a%d_%s", d.id, d.name)
+end
+
 -- Declarations of a C function's locals, temporaries aside.
 local function prologue (fs)
   local out = {}
   for _, d in ipairs(fs.decls) do
     if not fs.params or not fs.params[d] then
       local t = fs.inst.vars[d]
-      out[#out + 1] = format("  %s v%d_%s = %s;", ctype(t), d.id, d.name, zero(t))
+      local init = zero(t)
+      local k = fs.convert and fs.convert[d]
+      if k then init = conv(param_name(fs.inst, k), fs.inst.args[k], t) end
+      out[#out + 1] = format("  %s v%d_%s = %s;", ctype(t), d.id, d.name, init)
     end
   end
   local ss = {}
@@ -846,7 +953,7 @@ local function prologue (fs)
   if fs.usesrc then out[#out + 1] = "  int rc;" end
   local uses = {"(void)it;"}
   for _, d in ipairs(fs.decls) do uses[#uses + 1] = format("(void)v%d_%s;", d.id, d.name) end
-  for _, d in ipairs(fs.fnparams or {}) do uses[#uses + 1] = format("(void)v%d_%s;", d.id, d.name) end
+  for _, p in ipairs(fs.fnparams or {}) do uses[#uses + 1] = format("(void)%s;", p) end
   for _, s in ipairs(ss) do uses[#uses + 1] = format("(void)s%d;", s) end
   if #uses > 0 then out[#out + 1] = "  " .. concat(uses, " ") end
   return out
@@ -854,23 +961,37 @@ end
 
 local function signature (inst)
   local ps = {"prt_it *it"}
-  for k, d in ipairs(inst.fn.params) do
-    ps[#ps + 1] = format("%s v%d_%s", ctype(inst.args[k]), d.id, d.name)
+  for k in ipairs(inst.fn.params) do
+    ps[#ps + 1] = format("%s %s", ctype(inst.args[k]), param_name(inst, k))
   end
   for k, t in ipairs(inst.rets) do ps[#ps + 1] = format("%s *r%d", ctype(t), k) end
-  return format("static int f%d(%s)", inst.id, concat(ps, ", "))
+  -- pure functions are inlined into the loop that calls them (simd)
+  local attr = inst.pure and "static inline __attribute__((always_inline)) int" or "static int"
+  return format("%s f%d(%s)", attr, inst.id, concat(ps, ", "))
+end
+
+-- Is the body in fs pure: no use of the iteration state (no draws, no
+-- errors, no calls, no abort polls), so that it always returns PRT_OK and
+-- iterations are independent?
+local function pure_body (fs)
+  if fs.usesrc then return false end
+  for _, l in ipairs(fs.lines) do
+    if l:sub(1, 5) ~= "#line" and l:find("%f[%w_]it%f[^%w_]") then return false end
+  end
+  return true
 end
 
 local function function_c (prog, inst, out)
   local fs = new_fs(prog, inst)
-  fs.params = {}
-  for _, d in ipairs(inst.fn.params) do fs.params[d] = true end
-  fs.fnparams = {}
-  for _, d in ipairs(inst.fn.params) do
-    if not fs.declared[d] then fs.fnparams[#fs.fnparams + 1] = d end
+  fs.params, fs.convert, fs.fnparams = {}, {}, {}
+  for k, d in ipairs(inst.fn.params) do
+    local p = param_name(inst, k)
+    if p == format("v%d_%s", d.id, d.name) then fs.params[d] = true else fs.convert[d] = k end
+    fs.fnparams[k] = p
   end
   block(fs, inst.fn.body)
   if #inst.rets == 0 then line(fs, "return PRT_OK;") end
+  inst.pure = pure_body(fs)
   local name = inst.fn.name or "function"
   out[#out + 1] = format("/* %s, %s:%d, arguments (%s) */", name, inst.file,
     inst.fn.linedefined, concat(inst.args, ", "))
@@ -1036,18 +1157,75 @@ local function reduce_step (op, t, p, r)
   return format("if (%s == %s && (%s != %s || %s %s %s)) %s = %s;", p, p, r, r, r, better, p, p, r)
 end
 
--- The loop over a block for prange/preduce/map/mapreduce.
+-- Arguments of the entry function at iteration k, for the block loop
+-- (K->args: arrays and scalars of map; the index of prange). With 'hoist',
+-- arrays and scalars are read through locals declared in 'decls' first.
+local function entry_args (inst, form, hoist, decls)
+  local argv = {"&it"}
+  if form.kind == "prange" or form.kind == "preduce" then
+    if #inst.fn.params >= 1 then argv[2] = "k + 1" end
+    return argv
+  end
+  for j, at_ in ipairs(form.args) do
+    if j <= #inst.fn.params then
+      local c
+      if form.arrays[j] then
+        local el = elemc[({float = "f64", int = "i64", bool = "bool"})[at_]]
+        if hoist then
+          decls[#decls + 1] = format("  const %s *restrict a%d = (const %s *)K->args[%d].a.data;", el, j, el, j - 1)
+          c = format("a%d[k]", j)
+        else
+          c = format("((%s *)K->args[%d].a.data)[k]", el, j - 1)
+        end
+        if at_ == "bool" then c = "(int)" .. c end
+      else
+        c = format("K->args[%d].%s", j - 1, field(at_))
+        if hoist then
+          decls[#decls + 1] = format("  const %s a%d = %s;", ctype(at_), j, c)
+          c = "a" .. j
+        end
+      end
+      argv[#argv + 1] = c
+    end
+  end
+  return argv
+end
+
+-- The '#pragma omp simd' of a pure block loop, or nil when its iterations
+-- must run in order: reductions of floats reorder only under fastmath
+-- (integer ones wrap, so any order gives the same bits); tagged numbers
+-- do not vectorise.
+local function simd_pragma (form, t)
+  if not (form.kind == "preduce" or form.kind == "mapreduce") then return "#pragma omp simd" end
+  if t == "num" or t == "bool" or (t == "float" and not form.fastmath) then return nil end
+  return format("#pragma omp simd reduction(%s:p)", form.op)
+end
+
+-- The loop over a block for prange/preduce/map/mapreduce. A pure entry
+-- (see pure_body) runs as a plain loop over hoisted pointers that GCC can
+-- vectorise; others reset the iteration state and check each status.
 local function block_entry (prog, form, out)
   local inst = prog.entry
   local rets = inst.rets
   local kind = form.kind
   local red = kind == "preduce" or kind == "mapreduce"
+  local pure = inst.pure
+  local t = rets[1]
   out[#out + 1] = "int prt_kernel(void *data, int64_t lo, int64_t hi, int64_t block, int tid) {"
   out[#out + 1] = "  const prt_ctx *K = data;"
   out[#out + 1] = "  prt_it it;"
   out[#out + 1] = "  int64_t k;"
-  out[#out + 1] = "  int rc;"
-  local t = rets[1]
+  if not pure then out[#out + 1] = "  int rc;" end
+  local decls = {}
+  local argv = entry_args(inst, form, pure, decls)
+  for _, l in ipairs(decls) do out[#out + 1] = l end
+  if pure and not red then
+    for k, rt in ipairs(rets) do
+      local el = rt == "num" and "prt_num" or ({int = "int64_t", float = "double", bool = "uint8_t"})[rt]
+      out[#out + 1] = format("  %s *restrict o%d = (%s *)K->outs[%d].data;", el, k, el, k - 1)
+    end
+  end
+  local minmax = red and (form.op == "min" or form.op == "max")
   if red then
     local op = form.op
     local init = (op == "+" and "0") or (op == "*" and "1")
@@ -1059,34 +1237,45 @@ local function block_entry (prog, form, out)
     out[#out + 1] = format("  %s p = %s;", ctype(t), init)
   end
   out[#out + 1] = "  prt_it_init(&it, K, K->seed, block, tid);"
-  out[#out + 1] = "  for (k = lo; k < hi; k++) {"
-  local argv = {"&it"}
-  if kind == "prange" or kind == "preduce" then
-    if #inst.fn.params >= 1 then argv[2] = "k + 1" end
-  else
-    for j, at_ in ipairs(form.args) do
-      if j <= #inst.fn.params then
-        if form.arrays[j] then
-          local dt = ({float = "f64", int = "i64", bool = "bool"})[at_]
-          local c = format("((%s *)K->args[%d].a.data)[k]", elemc[dt], j - 1)
-          argv[#argv + 1] = dt == "bool" and "(int)" .. c or c
-        else
-          argv[#argv + 1] = format("K->args[%d].%s", j - 1, field(at_))
-        end
-      end
-    end
-  end
+  local rdecl, rargs = {}, {}
   for k, rt in ipairs(rets) do
-    out[#out + 1] = format("    %s r%d = %s;", ctype(rt), k, zero(rt))
-    argv[#argv + 1] = "&r" .. k
+    rdecl[k] = format("%s r%d = %s;", ctype(rt), k, zero(rt))
+    rargs[k] = "&r" .. k
   end
-  out[#out + 1] = "    it.iter = k + 1; it.ready = 0; it.depth = 0;"
-  out[#out + 1] = format("    if ((rc = f%d(%s)) != 0) return rc;", inst.id, concat(argv, ", "))
+  for _, a in ipairs(rargs) do argv[#argv + 1] = a end
+  local call = format("f%d(%s)", inst.id, concat(argv, ", "))
+  local first = "lo"
+  if pure and minmax then   -- the partial starts at the first value
+    out[#out + 1] = "  k = lo;"
+    out[#out + 1] = "  {"
+    out[#out + 1] = "    " .. concat(rdecl, " ")
+    out[#out + 1] = format("    (void)%s;", call)
+    out[#out + 1] = "    p = r1;"
+    out[#out + 1] = "  }"
+    first = "lo + 1"
+  end
+  if pure then
+    local pragma = simd_pragma(form, t)
+    if pragma then out[#out + 1] = pragma end
+  end
+  out[#out + 1] = format("  for (k = %s; k < hi; k++) {", first)
+  out[#out + 1] = "    " .. concat(rdecl, " ")
+  if pure then
+    out[#out + 1] = format("    (void)%s;", call)
+  else
+    out[#out + 1] = "    it.iter = k + 1; it.ready = 0; it.depth = 0;"
+    out[#out + 1] = format("    if ((rc = %s) != 0) return rc;", call)
+  end
   if red then
-    if form.op == "min" or form.op == "max" then
+    if minmax and not pure then
       out[#out + 1] = "    if (k == lo) p = r1; else"
     end
     out[#out + 1] = "    " .. reduce_step(form.op, t, "p", "r1")
+  elseif pure then
+    for k, rt in ipairs(rets) do
+      local el = rt == "num" and "" or format("(%s)", ({int = "int64_t", float = "double", bool = "uint8_t"})[rt])
+      out[#out + 1] = format("    o%d[k] = %sr%d;", k, el, k)
+    end
   else
     for k, rt in ipairs(rets) do out[#out + 1] = "    " .. store_out(k, rt, "k", "r" .. k) end
   end
@@ -1112,7 +1301,9 @@ local function jit_entry (prog, out)
   end
   out[#out + 1] = "  (void)lo; (void)hi; (void)block;"
   out[#out + 1] = "  prt_it_serial(&it, K, tid);"
-  out[#out + 1] = format("  if ((rc = f%d(%s)) != 0) return rc;", inst.id, concat(argv, ", "))
+  out[#out + 1] = format("  rc = f%d(%s);", inst.id, concat(argv, ", "))
+  out[#out + 1] = "  prt_it_done(&it);"
+  out[#out + 1] = "  if (rc != 0) return rc;"
   for k, rt in ipairs(inst.rets) do
     out[#out + 1] = format("  K->rets[%d].%s = r%d;", k - 1, field(rt), k)
   end
@@ -1135,10 +1326,10 @@ function M.emit (prog, form)
     inst.cfile = cstring(inst.file)
   end
   out[#out + 1] = ""
-  for _, inst in ipairs(prog.insts) do out[#out + 1] = signature(inst) .. ";" end
-  out[#out + 1] = ""
   local bodies = {}
   for _, inst in ipairs(prog.insts) do function_c(prog, inst, bodies) end
+  for _, inst in ipairs(prog.insts) do out[#out + 1] = signature(inst) .. ";" end
+  out[#out + 1] = ""
   for _, bl in ipairs(prog.loopdefs or {}) do
     for _, l in ipairs(bl) do out[#out + 1] = l end
   end

@@ -415,14 +415,11 @@ builtin_rules["math.floor"] = rounding("floor")
 builtin_rules["math.ceil"] = rounding("ceil")
 builtin_rules["math.fmod"] = function (st, e, ts)
   want_args(st, e, ts, 2, 2, "fmod")
-  if ts[1] == "num" or ts[2] == "num" then
-    fail(st, e, "'fmod' of a number that may be an integer or a float")
-  end
+  if ts[1] == "num" or ts[2] == "num" then return {"num"} end   -- decided at run time
   return {(ts[1] == "int" and ts[2] == "int") and "int" or "float"}
 end
 builtin_rules["math.modf"] = function (st, e, ts)
   want_args(st, e, ts, 1, 1, "modf")
-  if ts[1] == "num" then fail(st, e, "'modf' of a number that may be an integer or a float") end
   return {ts[1] == "int" and "int" or "num", "float"}
 end
 local function minmax (name)
