@@ -369,8 +369,11 @@ static int l_load(lua_State *L) {
   fortran2d = hd.fortran && hd.ndim == 2;
   left = remaining(h->f);
   if (left >= 0 && (m != 0 && n > left / hd.size / m))
-    return luaL_error(L, "%s: truncated data (expected %I bytes, got %I)", path,
-                      (lua_Integer)n * m * hd.size, (lua_Integer)left);
+    return (m != 0 && n > INT64_MAX / (int64_t)hd.size / m)
+      ? luaL_error(L, "%s: truncated data (expected %f bytes, got %I)", path,
+                   (lua_Number)n * (lua_Number)m * (lua_Number)hd.size, (lua_Integer)left)
+      : luaL_error(L, "%s: truncated data (expected %I bytes, got %I)", path,
+                   (lua_Integer)(n * m * (int64_t)hd.size), (lua_Integer)left);
   if (fortran2d) a = par_newarray(L, dtypeof(&hd), 2, m, n);
   else a = par_newarray(L, dtypeof(&hd), hd.ndim == 2 ? 2 : 1, n, m);
   err = readdata(L, h->f, &hd, a);

@@ -88,12 +88,16 @@ end
 local function peek (ls)
   local s = ls.s
   if s.kind[ls.i + 1] == "<error>" then error(s.err, 0) end
+  ls.peeked = ls.i + 1
   return s.kind[ls.i + 1]
 end
 
--- The line where the current token ends (Lua's line number).
+-- The line where the current token ends (Lua's line number), or where the
+-- looked-ahead one ends while a lookahead is pending, as Lua's lexer has
+-- then read that far.
 local function cur_line (ls)
   local s, i = ls.s, ls.i
+  if ls.peeked == i + 1 then i = i + 1 end
   return s.eline[i] or s.line[i]
 end
 
