@@ -3,19 +3,6 @@ print("testing par.bench")
 local T = require "common"
 local bench = require "par.bench"
 
-local function tmpname(suffix)
-  local base = T.tmpname()
-  os.remove(base)
-  return base .. suffix
-end
-
-local function slurp(path)
-  local f = assert(io.open(path, "rb"))
-  local s = f:read("a")
-  f:close()
-  return s
-end
-
 local function writefile(path, text)
   local f = assert(io.open(path, "w"))
   f:write(text)
@@ -209,7 +196,7 @@ local function capture(f, ...)
   return lines, table.unpack(r, 2, r.n)
 end
 
-local csv, json = tmpname(".csv"), tmpname(".json")
+local csv, json = T.tmpname(".csv"), T.tmpname(".json")
 local lines, r = capture(bench.run, batch, {threads = {2, 1, 2}, csv = csv, json = json})
 assert(par.threads() == threads0)
 
@@ -271,7 +258,7 @@ end
 
 -- the CSV: a header and one record per row, machine columns included
 do
-  local records = csv_decode(slurp(csv))
+  local records = csv_decode(T.slurp(csv))
   local head = records[1]
   assert(#head == 19 and head[1] == "batch" and head[2] == "case" and head[6] == "median_s")
   assert(#records == 1 + #r.rows)
@@ -294,7 +281,7 @@ end
 
 -- the JSON: the whole results table
 do
-  local v = json_decode(slurp(json))
+  local v = json_decode(T.slurp(json))
   assert(v.name == batch.name and v.repeats == 3 and v.date == r.date and v.files == nil)
   for k, x in pairs(r.machine) do assert(v.machine[k] == x, k) end
   assert(#v.rows == #r.rows)
@@ -324,7 +311,7 @@ end
 
 -- default file names in the 'out' folder, and the speed-up plot
 do
-  local dir = tmpname("")
+  local dir = T.tmpname("")
   assert(os.execute("mkdir " .. dir))
   local png = dir .. "/speedup.png"
   local q = bench.run(batch, {threads = {1, 2}, repeats = 1, out = dir, quiet = true, plot = png})
@@ -332,7 +319,7 @@ do
   local name = "/bench%-tiny%-quoted%-batch%-" .. stamp .. "%.csv$"
   assert(q.files.csv:find("^" .. dir:gsub("%p", "%%%0") .. name))
   assert(q.files.json == q.files.csv:gsub("csv$", "json"))
-  assert(q.files.plot == png and slurp(png):sub(1, 4) == "\137PNG" and #slurp(png) > 1024)
+  assert(q.files.plot == png and T.slurp(png):sub(1, 4) == "\137PNG" and #T.slurp(png) > 1024)
   for _, f in pairs(q.files) do assert(os.remove(f)) end
   assert(os.remove(dir))
 end
@@ -356,7 +343,7 @@ end
 ----------------------------------------------------------------------------
 -- batch files and the command line
 ----------------------------------------------------------------------------
-local plainfile, selffile = tmpname(".lua"), tmpname(".lua")
+local plainfile, selffile = T.tmpname(".lua"), T.tmpname(".lua")
 writefile(plainfile, [[
 return {name = "plain", cases = {{name = "one", run = function() return 1 end}}}
 ]])
@@ -437,7 +424,7 @@ T.checkerror("option 'repeats' must be a positive integer", run,
 T.checkerror("par.bench: unknown option 'thread'", run, {name = "b", cases = {ok1}}, {thread = {1}})
 T.checkerror("par.bench: cannot load batch: ", run, "/nonexistent/batch.lua")
 do
-  local bad = tmpname(".lua")
+  local bad = T.tmpname(".lua")
   writefile(bad, "return {name = 'b', cases = {}}}")
   T.checkerror("par.bench: cannot load batch: ", run, bad)
   writefile(bad, "error('boom in file')")

@@ -30,9 +30,42 @@ function M.testdata(name)
   return dir .. "/" .. name
 end
 
--- A fresh temporary file name, removed at exit by the caller.
+-- A fresh temporary file name (ending in 'suffix', if given), removed by
+-- the caller.
 function M.tmpname(suffix)
-  return os.tmpname() .. (suffix or "")
+  local base = os.tmpname()
+  if suffix == nil then return base end
+  os.remove(base)
+  return base .. suffix
+end
+
+-- The whole content of a file.
+function M.slurp(path)
+  local f = assert(io.open(path, "rb"))
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+-- Runs a NumPy snippet on the numbers of 't' (as float64 array 'x'); each
+-- line it prints with out(v) becomes a number of the result. nil when
+-- /usr/bin/python3 has no numpy.
+function M.numpy(script, t)
+  if not os.execute("/usr/bin/python3 -c 'import numpy' >/dev/null 2>&1") then return nil end
+  local name = M.tmpname(".txt")
+  local f = assert(io.open(name, "w"))
+  for i = 1, #t do f:write(string.format("%a\n", t[i])) end
+  f:close()
+  local p = io.popen("/usr/bin/python3 -c '" .. [[
+import numpy as np, sys
+x = np.array([float.fromhex(l) for l in open(sys.argv[1])])
+def out(v): print(v.hex() if isinstance(v, float) else v)
+]] .. script .. "' " .. name)
+  local res = {}
+  for l in p:lines() do res[#res + 1] = l == "nan" and 0/0 or tonumber(l) end
+  p:close()
+  os.remove(name)
+  return res
 end
 
 return M

@@ -3,23 +3,9 @@ print("testing par.plot")
 local T = require "common"
 local plot = require "par.plot"
 
--- A fresh file name ending in 'suffix' (T.tmpname's own file removed).
-local function tmpname(suffix)
-  local base = T.tmpname()
-  os.remove(base)
-  return base .. suffix
-end
-
-local function slurp(path)
-  local f = assert(io.open(path, "rb"))
-  local s = f:read("a")
-  f:close()
-  return s
-end
-
 -- A PNG file: signature, then the IHDR chunk with the picture's size.
 local function checkpng(path, w, h)
-  local s = slurp(path)
+  local s = T.slurp(path)
   assert(#s > 1024, "PNG too small: " .. #s .. " bytes")
   assert(s:sub(1, 8) == "\137PNG\r\n\26\n", "no PNG signature")
   local len, kind, pw, ph = string.unpack(">I4c4I4I4", s, 9)
@@ -31,7 +17,7 @@ end
 -- An SVG file: an XML prolog or <svg>, properly nested tags, the size
 -- asked for, and the given texts (XML-escaped) somewhere in text nodes.
 local function checksvg(path, w, h, texts)
-  local s = slurp(path)
+  local s = T.slurp(path)
   assert(#s > 1024)
   assert(s:find("^%s*<%?xml") or s:find("^%s*<svg"), "not XML")
   local body = s:gsub("<%?.-%?>", ""):gsub("<!%-%-.-%-%->", ""):gsub("<!%[CDATA%[.-%]%]>", "")
@@ -69,7 +55,7 @@ end
 
 -- PNG: one series, several series, log scales, marks
 do
-  local png = tmpname(".png")
+  local png = T.tmpname(".png")
   assert(plot.line{x = xs, y = s1, title = "sine", xlabel = "x", ylabel = "sin x",
                    output = png} == png)
   checkpng(png, 800, 600)
@@ -95,7 +81,7 @@ end
 
 -- SVG: texts literal (no gnuplot markup, no backquote substitution)
 do
-  local svg = tmpname(".svg")
+  local svg = T.tmpname(".svg")
   local title = "A & B <c> \"q\" it's `echo INJECTED` @x"
   plot.line{y = par.arange(10), title = title, xlabel = "x_1^2", ylabel = "n{o}", output = svg,
             width = 500, height = 300}
@@ -135,7 +121,7 @@ end
 
 -- NaN and infinities are left out
 do
-  local png = tmpname(".png")
+  local png = T.tmpname(".png")
   plot.line{y = {1, 0 / 0, 3, 1 / 0, -1 / 0, 2}, output = png}
   checkpng(png, 800, 600)
 end
@@ -177,7 +163,7 @@ T.checkerror("'xtics' must be finite numbers", plot.line, {y = {1}, xtics = {1 /
 T.checkerror("^par%.plot: gnuplot failed: cannot open file", plot.line,
   {y = {1, 2}, output = "/nonexistent/folder/x.png"})
 do
-  local png = tmpname(".png")
+  local png = T.tmpname(".png")
   T.checkerror("^par%.plot: gnuplot failed: all points y value undefined", plot.line,
     {y = {-1, -2}, logy = true, output = png})
   assert(io.open(png) == nil, "failed plot left its file")

@@ -222,30 +222,10 @@ do print("  errors")
   T.checkerror("bad argument #1 to 'sum'", function () return a:sum(3) end)
 end
 
--- NumPy's numbers, when python3 with numpy is available
-local function numpy(script, t)
-  local ok = os.execute("/usr/bin/python3 -c 'import numpy' >/dev/null 2>&1")
-  if not ok then return nil end
-  local name = T.tmpname(".txt")
-  local f = assert(io.open(name, "w"))
-  for i = 1, #t do f:write(string.format("%a\n", t[i])) end
-  f:close()
-  local p = io.popen("/usr/bin/python3 -c '" .. [[
-import numpy as np, sys
-x = np.array([float.fromhex(l) for l in open(sys.argv[1])])
-def out(v): print(v.hex() if isinstance(v, float) else v)
-]] .. script .. "' " .. name)
-  local res = {}
-  for l in p:lines() do res[#res + 1] = l == "nan" and nan or tonumber(l) end
-  p:close()
-  os.remove(name)
-  return res
-end
-
 do
   local t = fdata(100003)
   t[777], t[778] = -1e30, 1e29
-  local r = numpy([[
+  local r = T.numpy([[
 for v in (np.min(x), np.max(x), np.sum(x), np.mean(x), np.var(x), np.std(x, ddof=1)):
     out(float(v))
 out(int(np.argmin(x)) + 1); out(int(np.argmax(x)) + 1)

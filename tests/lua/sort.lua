@@ -195,24 +195,6 @@ do print("  errors")
 end
 
 -- against numpy itself, when python3 with numpy is available
-local function numpy(script, t)
-  if not os.execute("/usr/bin/python3 -c 'import numpy' >/dev/null 2>&1") then return nil end
-  local name = T.tmpname(".txt")
-  local f = assert(io.open(name, "w"))
-  for i = 1, #t do f:write(string.format("%a\n", t[i])) end
-  f:close()
-  local p = io.popen("/usr/bin/python3 -c '" .. [[
-import numpy as np, sys
-x = np.array([float.fromhex(l) for l in open(sys.argv[1])])
-def out(v): print(v.hex() if isinstance(v, float) else v)
-]] .. script .. "' " .. name)
-  local res = {}
-  for l in p:lines() do res[#res + 1] = l == "nan" and nan or tonumber(l) end
-  p:close()
-  os.remove(name)
-  return res
-end
-
 do
   local n, t = 20011, {}
   for i = 1, n do
@@ -221,7 +203,7 @@ do
   end
   t[5], t[6] = 1e300, -1e300
   local qs = {0.0, 1e-9, 0.01, 0.1, 0.25, 0.3, 0.5, 0.6, 0.75, 0.9, 0.99, 0.999999, 1.0}
-  local r = numpy([[
+  local r = T.numpy([[
 out(float(np.median(x))); out(float(np.median(x[:-1])))
 for q in (]] .. table.concat(qs, ", ") .. [[,): out(float(np.quantile(x, q)))
 c, e = np.histogram(x, 37)
