@@ -273,7 +273,7 @@ local function bench_cold ()
   for round = 1, opts.rounds do
     local dir = run("mktemp -d"):match("^%s*(.-)%s*$")
     local pcmd = string.format("%sPARLUA_CACHE=%s %s -t %d %s", env, sh(dir), sh(parlua), threads,
-      sh(here .. "/wealth_once.lua"))
+      sh(root .. "/scripts/wealth.lua") .. " --only parallel")
     local tp, tn
     if round % 2 == 1 then
       tp = select(2, run(pcmd)); tn = select(2, run(ncmd))
