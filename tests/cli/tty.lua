@@ -34,19 +34,23 @@ local CTRL_C, CTRL_D, CTRL_P = "\3", "\4", "\16"
 
 -- Types 'steps' into parlua running in a pseudo-terminal: a string is
 -- typed, a number waits that many seconds. Returns the transcript with
--- carriage returns removed, and the exit status. 'env' replaces HOME.
+-- carriage returns removed, and parlua's exit status as the shell inside
+-- the terminal saw it (script's own status also reflects how it ended the
+-- session). 'env' replaces HOME.
 local function session (steps, env)
   local sh = {"sleep 0.3"}
   for _, s in ipairs(steps) do
     sh[#sh + 1] = type(s) == "number" and "sleep " .. s or "printf '%s' " .. q(s)
   end
-  sh[#sh + 1] = "sleep 0.3"
+  sh[#sh + 1] = "sleep 1"  -- time to exit before script sees the end of input
   local cmd = string.format(
     "(%s) | env -u LUA_INIT_5_4 -u LUA_INIT %s TERM=dumb INPUTRC=/dev/null " ..
     "script -qec %s /dev/null > %s 2>&1",
-    table.concat(sh, "; "), env or "HOME=" .. q(home), q(q(bin)), q(out))
-  local _, _, code = os.execute(cmd)
-  return (string.gsub(readfile(out) or "", "\r", "")), code
+    table.concat(sh, "; "), env or "HOME=" .. q(home),
+    q(q(bin) .. '; echo "[exit $?]"'), q(out))
+  os.execute(cmd)
+  local t = string.gsub(readfile(out) or "", "\r", "")
+  return t, tonumber(string.match(t, "%[exit (%d+)%]"))
 end
 
 -- an old history file of 1200 lines, to be cut to 1000
@@ -66,7 +70,7 @@ local t, code = session{
   "1 + 1\n", 0.2,
   CTRL_D,
 }
-assert(code == 0, t)
+assert(code == 0, "exit code " .. tostring(code) .. ":\n" .. t)
 assert(string.find(t, "^parlua .-PUC%-Rio\n> "), t)
 assert(string.find(t, "\n42\n", 1, true), t)
 assert(string.find(t, "\n10\n20\n", 1, true), t)
