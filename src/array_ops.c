@@ -442,7 +442,7 @@ static int arith(lua_State *L, int op) {
   c.op = op;
   c.z = z->data;
   run(L, z->size, isint ? iblock : fblock, &c, op == LUA_OPIDIV ?
-      "attempt to perform 'n//0'" : "attempt to perform 'n%0'");
+      "attempt to divide by zero" : "attempt to perform 'n%0'");
   return 1;
 }
 

@@ -200,8 +200,15 @@ static int dofile (lua_State *L, const char *name) {
   return dochunk(L, luaL_loadfile(L, name));
 }
 
+/* Loads a chunk without a file, keeping its text for the kernel compiler. */
+static int loadtext (lua_State *L, const char *s, size_t len, const char *name) {
+  int status = luaL_loadbuffer(L, s, len, name);
+  if (status == LUA_OK) parlua_keep_chunk(L, name, s, len);
+  return status;
+}
+
 static int dostring (lua_State *L, const char *s, const char *name) {
-  return dochunk(L, luaL_loadbuffer(L, s, strlen(s), name));
+  return dochunk(L, loadtext(L, s, strlen(s), name));
 }
 
 /* -l 'globname[=modname]': globname = require(modname) */
@@ -234,12 +241,44 @@ static int pushargs (lua_State *L) {
   return n;
 }
 
+/*
+** Loads the script on stdin as luaL_loadfile(L, NULL) would (without a
+** UTF-8 BOM and a first line starting with '#'), keeping its text.
+*/
+static int loadstdin (lua_State *L) {
+  luaL_Buffer b;
+  size_t n, len;
+  const char *s, *nl;
+  int status;
+  luaL_buffinit(L, &b);
+  while ((n = fread(luaL_prepbuffer(&b), 1, LUAL_BUFFERSIZE, stdin)) > 0)
+    luaL_addsize(&b, n);
+  luaL_pushresult(&b);
+  if (ferror(stdin)) {
+    lua_pushfstring(L, "cannot read stdin: %s", strerror(errno));
+    lua_remove(L, -2);
+    return LUA_ERRFILE;
+  }
+  s = lua_tolstring(L, -1, &len);
+  if (len >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0) s += 3, len -= 3;
+  if (len > 0 && *s == '#') {  /* keep the '\n' for the line numbers */
+    nl = memchr(s, '\n', len);
+    n = nl ? (size_t)(nl - s) : len;
+    s += n, len -= n;
+    if (len > 1 && s[1] == LUA_SIGNATURE[0]) s++, len--;  /* binary */
+  }
+  status = loadtext(L, s, len, "=stdin");
+  lua_remove(L, -2);
+  return status;
+}
+
 static int handle_script (lua_State *L, char **argv) {
   int status;
   const char *fname = argv[0];
   if (strcmp(fname, "-") == 0 && strcmp(argv[-1], "--") != 0)
-    fname = NULL;  /* stdin */
-  status = luaL_loadfile(L, fname);
+    status = loadstdin(L);
+  else
+    status = luaL_loadfile(L, fname);
   if (status == LUA_OK) {
     int n = pushargs(L);
     status = docall(L, n, LUA_MULTRET);
@@ -657,7 +696,7 @@ static int incomplete (lua_State *L, int status) {
 static int addreturn (lua_State *L) {
   const char *line = lua_tostring(L, -1);
   const char *retline = lua_pushfstring(L, "return %s;", line);
-  int status = luaL_loadbuffer(L, retline, strlen(retline), "=stdin");
+  int status = loadtext(L, retline, strlen(retline), "=stdin");
   if (status == LUA_OK) {
     lua_remove(L, -2);  /* modified line */
     saveline(line);
@@ -675,7 +714,7 @@ static int multiline (lua_State *L) {
   for (;;) {
     size_t len;
     const char *chunk = lua_tolstring(L, 1, &len);
-    int status = luaL_loadbuffer(L, chunk, len, "=stdin");
+    int status = loadtext(L, chunk, len, "=stdin");
     int st = incomplete(L, status) ? pushline(L, 0) : NO_INPUT;
     if (st == DISCARDED) return DISCARDED;
     if (st == NO_INPUT) {  /* complete, or no more input */

@@ -20,5 +20,6 @@ void par_open_array_sort(lua_State *L);   /* array_sort.c: sort, median, quantil
 void par_open_rng(lua_State *L);          /* rng_lua.c: generators, default generator */
 void par_open_kernels(lua_State *L);      /* kernel_api.c: prange, preduce, map, ... */
 void par_open_native(lua_State *L);       /* native.c: compiled kernels (par._native) */
+void par_open_chunk_texts(lua_State *L);  /* chunk_texts.c: texts of chunks without a file */
 
 #endif

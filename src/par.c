@@ -33,7 +33,7 @@ static void (*const parts[])(lua_State *L) = {
   par_open_parallel, par_open_timing, par_open_array, par_open_array_format,
   par_open_array_io, par_open_array_ops, par_open_array_math,
   par_open_array_reduce, par_open_array_sort, par_open_rng, par_open_kernels,
-  par_open_native, NULL
+  par_open_native, par_open_chunk_texts, NULL
 };
 
 /* Folder of the file (executable or shared object) holding this code. */

@@ -133,17 +133,11 @@ do
   end
   checkerror("bad argument #1 to 'par.load' (string expected, got no value)", par.load)
   -- files are closed on errors
-  local function nfds()
-    local pid = readfile("/proc/self/stat"):match("^%d+")
-    local f = io.popen("ls /proc/" .. pid .. "/fd | wc -l")
-    local n = tonumber(f:read("a"))
-    f:close()
-    return n
-  end
   writefile(p, npy(good))
-  local before = nfds()
+  local before = T.open_files()
   for _ = 1, 100 do assert(not pcall(par.load, p)) end
-  assert(nfds() == before)
+  local after = T.open_files()
+  assert(after == before, string.format("%d open files before, %d after", before, after))
   writefile(p, npy(good, ("\0"):rep(16)))
   assert(identical(par.load(p), par.zeros(2)))
 end

@@ -123,7 +123,7 @@ end)
 ---------------------------------------------------------------------------
 case("shapes %(3,%) and %(2, 3%) do not match", function () return a3 + m23 end)
 case("shapes %(3,%) and %(4,%) do not match", function () return a3 * par.zeros(4) end)
-case("attempt to perform 'n//0'", function () return i3 // 0 end)
+case("attempt to divide by zero", function () return i3 // 0 end)
 case("attempt to perform 'n%%0'", function () return i3 % par.array({1, 0, 1}) end)
 case("bool", function () return b3 + 1 end)
 case("string", function () return a3 + "1" end)

@@ -19,15 +19,7 @@ local function status (field)
   return tonumber(text:match(field .. ":%s*(%d+)"))
 end
 
--- Open file descriptors, counted in /proc/<pid>/fd by ls (its own pipe is
--- the same at every count).
-local pid = io.open("/proc/self/stat"):read("l"):match("^%d+")
-local function open_files ()
-  local p = assert(io.popen("ls /proc/" .. pid .. "/fd | wc -l"))
-  local n = tonumber(p:read("l"))
-  p:close()
-  return n
-end
+local open_files = require("common").open_files
 
 local g = par.rng(11)
 local file = os.tmpname()

@@ -9,13 +9,9 @@ call; or nil and the reason it is not native ("file:line:col: message").
   driver.run_passes(f, form, last)            -- stop after "parse", "check",
                                               -- "types" or "emit" (tests)
   driver.explain(f [, "c"])                   -- text for par.explain
-  driver.source_hook                          -- function (chunkname) giving
-                                              -- the text of chunks without a
-                                              -- file (the host's REPL lines)
 
-The source comes from debug.getinfo(f, "S"): parse_file for "@file" chunks,
-parse for string chunks (load of a string), source_hook otherwise. Plans are
-cached per prototype (source and lines) and form; a later call reuses a plan
+The source comes from par.jit.sources, checked against f's bytecode. Plans
+are cached per prototype (the chunk's text and the lines) and form; a later call reuses a plan
 when every live value it read still has the same type (functions: the same
 prototype; tables and builtins: the same object).
 ]=]
@@ -24,13 +20,12 @@ local parser = require "par.jit.parser"
 local check = require "par.jit.check"
 local types = require "par.jit.types"
 local emit_c = require "par.jit.emit_c"
+local sources = require "par.jit.sources"
 
 local M = {}
 
 local format = string.format
 local getinfo, getupvalue = debug.getinfo, debug.getupvalue
-
-M.source_hook = function (chunkname) return nil end
 
 ---------------------------------------------------------------------------
 -- Builtins: the functions native code implements itself
@@ -55,40 +50,33 @@ M.builtins = builtins
 -- Sources and ASTs
 ---------------------------------------------------------------------------
 
-local file_asts = {}
+local asts = {}   -- chunk key -> AST
 
-local function chunk_ast (source)
-  local ast = file_asts[source]
+local function chunk_ast (c)
+  local ast = asts[c.key]
   if ast then return ast end
   local errs
-  local first = source:sub(1, 1)
-  if first == "@" then
-    ast, errs = parser.parse_file(source:sub(2))
-  elseif first == "=" then
-    local text = M.source_hook(source)
-    if not text then
-      return nil, format("the source of chunk '%s' is not available", source:sub(2))
-    end
-    ast, errs = parser.parse(text, source)
-  else
-    ast, errs = parser.parse(source, source)
-  end
+  ast, errs = parser.parse(c.text, c.name, c.isfile)
   if not ast then return nil, tostring(errs[1]) end
-  file_asts[source] = ast
+  asts[c.key] = ast
   return ast
 end
-M.chunk_ast = chunk_ast
 
+-- The prototype of closure f: its chunk's key and its lines.
 local function protokey (f)
+  local c = sources.of(f)
   local info = getinfo(f, "S")
-  return info.source .. "\0" .. info.linedefined .. ":" .. info.lastlinedefined
+  return (c and c.key or info.source) .. "\0" .. info.linedefined .. ":" .. info.lastlinedefined
 end
 
 -- The Function node of Lua closure f.
 local function find_ast (f)
   local info = getinfo(f, "Su")
   if info.what == "C" then return nil, "a C function" end
-  local ast, err = chunk_ast(info.source)
+  local c, err = sources.of(f)
+  if not c then return nil, err end
+  local ast
+  ast, err = chunk_ast(c)
   if not ast then return nil, err end
   local names = {}
   for k = 1, info.nups do names[k] = getupvalue(f, k) end

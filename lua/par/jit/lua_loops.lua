@@ -37,7 +37,7 @@ closure.
 local lexer = require "par.jit.lexer"
 local parser = require "par.jit.parser"
 local check = require "par.jit.check"
-local driver = require "par.jit.driver"
+local sources = require "par.jit.sources"
 
 local M = {}
 
@@ -276,39 +276,23 @@ local function apply (src, i, j, edits)
   return concat(out)
 end
 
--- The chunk's source text and whether it is a file.
-local function chunk_text (source)
-  local first = source:sub(1, 1)
-  if first == "@" then
-    local fh = io.open(source:sub(2), "rb")
-    if not fh then return nil end
-    local text = fh:read("a")
-    fh:close()
-    return text, true
-  elseif first == "=" then
-    return driver.source_hook(source), false
-  end
-  return source, false
-end
+local chunks = {}   -- chunk key -> {ast, tokens} | false
 
-local chunks = {}   -- source -> {ast, tokens} | false
-
-local function chunk (source)
-  local c = chunks[source]
+local function chunk (f)
+  local src = sources.of(f)
+  if not src then return nil end
+  local c = chunks[src.key]
   if c == nil then
-    local text, isfile = chunk_text(source)
-    local ast = text and parser.parse(text, source, isfile)
-    c = ast and {ast = ast, s = lexer.scan(text, source, isfile)} or false
-    chunks[source] = c
+    local ast = parser.parse(src.text, src.name, src.isfile)
+    c = ast and {ast = ast, s = lexer.scan(src.text, src.name, src.isfile), key = src.key} or false
+    chunks[src.key] = c
   end
-  return c
+  return c or nil
 end
 
 -- The loader of f's rewritten prototype: a function that, given
 -- par._ploop, returns a new closure; or nil.
-local function build (f, info, names)
-  local c = chunk(info.source)
-  if not c then return nil end
+local function build (c, info, names)
   local fnode = parser.find_function(c.ast, info.linedefined, info.lastlinedefined,
     {nparams = info.nparams, isvararg = info.isvararg, nups = info.nups, upvalues = names})
   if not fnode then return nil end
@@ -340,13 +324,15 @@ function M.prepare (f)
   if g ~= nil then return g or nil end
   local info = getinfo(f, "Su")
   if info.what ~= "Lua" then return nil end
+  local c = chunk(f)
+  if not c then closures[f] = false; return nil end
   local names = {}
   for k = 1, info.nups do names[k] = getupvalue(f, k) end
-  local key = format("%s\0%d:%d:%d:%s", info.source, info.linedefined, info.lastlinedefined,
+  local key = format("%s\0%d:%d:%d:%s", c.key, info.linedefined, info.lastlinedefined,
     info.nparams, concat(names, ","))
   local loader = loaders[key]
   if loader == nil then
-    loader = build(f, info, names) or false
+    loader = build(c, info, names) or false
     loaders[key] = loader
   end
   g = loader and loader((package.loaded.par or rawget(_G, "par"))._ploop)
