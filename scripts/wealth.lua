@@ -1,8 +1,11 @@
 -- Wealth dynamics, the lecture's main job. Each household's wealth follows
 --   w' = R s w + y,  R = exp(v1 z1) (1 + r),  y = exp(v2 z2),  z1, z2 ~ N(0, 1)
 -- and we want the median wealth after T periods over many households.
--- The household loop is a parallel kernel: household i draws from its own
--- random stream, so the serial and the parallel run give the same bits.
+-- The model is written once in models/wealth.lua, next to this script
+-- (wealth_path.lua and the benchmarks use it too): step(w) is one period,
+-- household(T) the kernel over T periods. The household loop is a parallel
+-- kernel: household i draws from its own random stream, so the serial and
+-- the parallel run give the same bits.
 local plot = require "par.plot"
 local opts = require("par.args").parse(arg, {
   {"households", 50000, "number of households"},
@@ -13,22 +16,12 @@ local opts = require("par.args").parse(arg, {
   {"plot", false, "draw the histogram of final wealth to wealth_hist.png"},
 }, "parlua scripts/wealth.lua [options]")
 
-local r, s, v1, v2 = 0.1, 0.3, 0.1, 1.0
+local here = arg[0]:match("^(.*)/") or "."
+local model = dofile(here .. "/models/wealth.lua")
 local T = opts.periods
 
--- One period of one household.
-local function h(w)
-  local R = math.exp(v1 * par.randn()) * (1 + r)
-  local y = math.exp(v2 * par.randn())
-  return R * s * w + y
-end
-
--- Final wealth of household i, starting from w = 1.
-local function household(i)
-  local w = 1.0
-  for _ = 1, T do w = h(w) end
-  return w
-end
+-- Final wealth of household i after T periods, starting from w = 1.
+local household = model.household(T)
 
 -- Final wealth of every household; serially or in parallel.
 local function simulate(parallel)

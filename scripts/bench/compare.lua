@@ -53,17 +53,8 @@ end
 -- parlua's side: the kernels of scripts/*.lua, one per worker process
 ----------------------------------------------------------------------------
 
-local r, s, v1, v2 = 0.1, 0.3, 0.1, 1.0
-local function h(w)
-  local R = math.exp(v1 * par.randn()) * (1 + r)
-  local y = math.exp(v2 * par.randn())
-  return R * s * w + y
-end
-local function household(i)
-  local w = 1.0
-  for _ = 1, size.periods do w = h(w) end
-  return w
-end
+local here = arg[0]:match("^(.*)/[^/]*$") or "."
+local household = dofile(here .. "/../models/wealth.lua").household(size.periods)
 
 local function inside(i)
   local x, y = par.random(), par.random()
@@ -144,7 +135,6 @@ end
 -- with fixed sizes, in a copy of their source
 ----------------------------------------------------------------------------
 
-local here = arg[0]:match("^(.*)/[^/]*$") or "."
 local anchors = os.getenv("PARLUA_ANCHORS") or here .. "/../../../shared/anchors"
 local python = os.getenv("PYTHON") or "/usr/bin/python3"
 
@@ -204,38 +194,37 @@ local steady = "steady%-state:? best=%S+s median=(%S+)s"
 -- Peers: the command (env and program), the pattern of the median time and
 -- that of the result in its output, and the library it needs.
 local function peers()
+  -- A Numba anchor run with WHICH=serial or parallel: its lines start with
+  -- that word, padded ("serial  : ", "parallel: "); 'lead' precedes the
+  -- timing, 'result' is the pattern of the result.
+  local function numba(which, file, env, lead, result)
+    local tag = fmt("%-8s: ", which)
+    return {lib = "numba", file = file, env = fmt("WHICH=%s %s", which, env),
+      name = which == "serial" and "Numba njit" or "Numba njit(parallel) prange",
+      time = tag .. lead .. steady, result = tag .. result}
+  end
+  local median_wealth = "median wealth = (%S+)"
   local wealth = fmt("T=%d NUM_REPS=%d REPS=%d", size.periods, size.households, opts.reps)
   local pi = fmt("NS=%d REPS=%d", size.points, opts.reps)
+  local vectorize = {lib = "numba", name = "Numba vectorize(parallel)",
+    env = "REPS=" .. opts.reps, file = "p4_numba_vectorize_parallel.py",
+    subst = gridsubst(), time = steady, result = "max f = ([^%s,]+)"}
+  local eigvals = {lib = "numpy", name = "NumPy + OpenBLAS",
+    env = "REPS=1", file = "p1_eigvals.py", subst = eigsubst(),
+    time = "loop %(randn%+eigvals%): min=%S+s median=(%S+)s",
+    result = "last matrix = (%S+)"}
   return {
-    ["wealth-serial"] = {lib = "numba", name = "Numba njit",
-      env = "WHICH=serial " .. wealth, file = "wealth_numba.py",
-      time = "serial  : .-" .. steady, result = "serial  : median wealth = (%S+)"},
-    ["wealth-parallel"] = {lib = "numba", name = "Numba njit(parallel) prange",
-      env = "WHICH=parallel " .. wealth, file = "wealth_numba.py",
-      time = "parallel: .-" .. steady, result = "parallel: median wealth = (%S+)"},
-    ["pi-serial"] = {lib = "numba", name = "Numba njit",
-      env = "WHICH=serial " .. pi, file = "pi_numba.py",
-      time = "serial  : n=.-" .. steady, result = "serial  : n=%s*%d+ pi~(%S+)"},
-    ["pi-parallel"] = {lib = "numba", name = "Numba njit(parallel) prange",
-      env = "WHICH=parallel " .. pi, file = "pi_numba.py",
-      time = "parallel: n=.-" .. steady, result = "parallel: n=%s*%d+ pi~(%S+)"},
+    ["wealth-serial"] = numba("serial", "wealth_numba.py", wealth, ".-", median_wealth),
+    ["wealth-parallel"] = numba("parallel", "wealth_numba.py", wealth, ".-", median_wealth),
+    ["pi-serial"] = numba("serial", "pi_numba.py", pi, "n=.-", "n=%s*%d+ pi~(%S+)"),
+    ["pi-parallel"] = numba("parallel", "pi_numba.py", pi, "n=.-", "n=%s*%d+ pi~(%S+)"),
     ["grid-eager"] = {lib = "numpy", name = "NumPy arrays",
       env = "REPS=" .. opts.reps, file = "p2_numpy_fmax.py", subst = gridsubst(),
       time = "np%.max%(f%(x,y%)%) " .. steady, result = "max f = ([^%s,]+)"},
-    ["grid-vectorize"] = {lib = "numba", name = "Numba vectorize(parallel)",
-      env = "REPS=" .. opts.reps, file = "p4_numba_vectorize_parallel.py",
-      subst = gridsubst(), time = steady, result = "max f = ([^%s,]+)"},
-    ["grid-mapreduce"] = {lib = "numba", name = "Numba vectorize(parallel)",
-      env = "REPS=" .. opts.reps, file = "p4_numba_vectorize_parallel.py",
-      subst = gridsubst(), time = steady, result = "max f = ([^%s,]+)"},
-    ["eigvals-loop"] = {lib = "numpy", name = "NumPy + OpenBLAS",
-      env = "REPS=1", file = "p1_eigvals.py", subst = eigsubst(),
-      time = "loop %(randn%+eigvals%): min=%S+s median=(%S+)s",
-      result = "last matrix = (%S+)"},
-    ["eigvals-prange"] = {lib = "numpy", name = "NumPy + OpenBLAS",
-      env = "REPS=1", file = "p1_eigvals.py", subst = eigsubst(),
-      time = "loop %(randn%+eigvals%): min=%S+s median=(%S+)s",
-      result = "last matrix = (%S+)"},
+    ["grid-vectorize"] = vectorize,
+    ["grid-mapreduce"] = vectorize,
+    ["eigvals-loop"] = eigvals,
+    ["eigvals-prange"] = eigvals,
   }
 end
 

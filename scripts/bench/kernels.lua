@@ -41,33 +41,20 @@ local function median (t)
 end
 
 ---------------------------------------------------------------------------
--- Worker: the kernels as a user writes them (scripts/wealth.lua, pi.lua,
--- grid_max.lua), through par._native (the native path alone)
+-- Worker: the kernels as a user writes them (the wealth model of
+-- scripts/models/wealth.lua, pi.lua's and grid_max.lua's kernels), through
+-- par._native (the native path alone)
 ---------------------------------------------------------------------------
 
 local HOUSEHOLDS, PERIODS, POINTS, GRID = 50000, 1000, 100000000, 5000
+local here = arg[0]:match("^(.*)/[^/]*$") or "."
 
 local function cases ()
   local N = par._native
-  local r, s, v1, v2 = 0.1, 0.3, 0.1, 1.0
-  local periods = PERIODS
-  local function h (w)
-    local R = math.exp(v1 * par.randn()) * (1 + r)
-    local y = math.exp(v2 * par.randn())
-    return R * s * w + y
-  end
-  local function household (i)
-    local w = 1.0
-    for _ = 1, periods do w = h(w) end
-    return w
-  end
+  local household = dofile(here .. "/../models/wealth.lua").household(PERIODS)
   local function wealth (n)
     local obs = par.empty(n)
-    for i in par.prange(n) do
-      local w = 1.0
-      for _ = 1, periods do w = h(w) end
-      obs[i] = w
-    end
+    for i in par.prange(n) do obs[i] = household(i) end
     return obs
   end
   local jit_par, jit_ser = N.jit(wealth, {seed = 42}), N.jit(wealth, {seed = 42, parallel = false})
@@ -137,7 +124,6 @@ local function sh (s) return "'" .. s:gsub("'", "'\\''") .. "'" end
 
 local parlua = interpreter()
 local script = arg[0]
-local here = script:match("^(.*)/[^/]*$") or "."
 local root = here .. "/../.."
 local build = parlua:match("^(.*)/[^/]*$") or "."
 local anchors = os.getenv("PARLUA_ANCHORS") or root .. "/../shared/anchors"
@@ -189,27 +175,28 @@ local function numba (file, vars, pat)
     time = function (out) return num(out, pat, "Numba time") end}
 end
 
+-- One row of the table: the parlua case, its title, the hand-written C
+-- program (binary and env), the Numba anchor (file, env, pattern of its
+-- median time) and the target of parlua / Numba (parlua / C: 1.1).
+local function kernel (name, title, c, cvars, anchor, target)
+  return {name = name, title = title, c = c, cvars = cvars, numba = anchor,
+    targets = {numba = target, c = 1.1}}
+end
+
+local wealth_c = string.format("HOUSEHOLDS=%d PERIODS=%d SEED=42", HOUSEHOLDS, PERIODS)
+local wealth_numba = {"wealth_numba.py", "WHICH=parallel", "parallel:.-median=(%S-)s"}
+local grid_c = string.format("N=%d", GRID)
+local grid_numba = {"p4_numba_vectorize_parallel.py", "", "steady%-state: .-median=(%S-)s"}
 local kernels = {
-  {name = "wealth", title = "wealth `par.prange(n, f)`",
-   c = "wealth_ref", cvars = "HOUSEHOLDS=50000 PERIODS=1000 SEED=42",
-   numba = {"wealth_numba.py", "WHICH=parallel", "parallel:.-median=(%S-)s"},
-   targets = {numba = 0.5, c = 1.1}},
-  {name = "jit", title = "wealth `par.jit` + `for i in par.prange(n)`",
-   c = "wealth_ref", cvars = "HOUSEHOLDS=50000 PERIODS=1000 SEED=42",
-   numba = {"wealth_numba.py", "WHICH=parallel", "parallel:.-median=(%S-)s"},
-   targets = {numba = 0.5, c = 1.1}},
-  {name = "pi", title = "pi `par.preduce` (10^8 points)",
-   c = "pi_ref", cvars = "N=100000000 SEED=42",
-   numba = {"pi_numba.py", "WHICH=parallel NS=100000000", "parallel:.-median=(%S-)s"},
-   targets = {numba = 0.5, c = 1.1}},
-  {name = "grid", title = "grid max `par.mapreduce` (5000^2)",
-   c = "grid_ref", cvars = "N=5000",
-   numba = {"p4_numba_vectorize_parallel.py", "", "steady%-state: .-median=(%S-)s"},
-   targets = {numba = 0.7, c = 1.1}},
-  {name = "gridfast", title = "grid max `par.mapreduce`, fastmath",
-   c = "grid_ref_fast", cvars = "N=5000",
-   numba = {"p4_numba_vectorize_parallel.py", "", "steady%-state: .-median=(%S-)s"},
-   targets = {numba = 0.2, c = 1.1}},
+  kernel("wealth", "wealth `par.prange(n, f)`", "wealth_ref", wealth_c, wealth_numba, 0.5),
+  kernel("jit", "wealth `par.jit` + `for i in par.prange(n)`", "wealth_ref", wealth_c,
+    wealth_numba, 0.5),
+  kernel("pi", "pi `par.preduce` (10^8 points)", "pi_ref", string.format("N=%d SEED=42", POINTS),
+    {"pi_numba.py", string.format("WHICH=parallel NS=%d", POINTS), "parallel:.-median=(%S-)s"},
+    0.5),
+  kernel("grid", "grid max `par.mapreduce` (5000^2)", "grid_ref", grid_c, grid_numba, 0.7),
+  kernel("gridfast", "grid max `par.mapreduce`, fastmath", "grid_ref_fast", grid_c, grid_numba,
+    0.2),
 }
 
 local function selected (name)

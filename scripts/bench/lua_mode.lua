@@ -11,14 +11,8 @@ local repeats = tonumber(arg[3]) or 3
 local periods = 1000
 local LUA = {mode = "lua"}
 
-local function household(i)
-  local w = 1.0
-  for _ = 1, periods do
-    local z1, z2 = par.randn(), par.randn()
-    w = math.exp(0.1 * z1) * 1.1 * 0.3 * w + math.exp(1.0 * z2)
-  end
-  return w
-end
+local here = arg[0]:match("^(.*)/[^/]*$") or "."
+local household = dofile(here .. "/../models/wealth.lua").household(periods)
 
 local function inside(i)
   local u1, u2 = par.random(), par.random()

@@ -9,17 +9,10 @@ local gridn = math.floor(5000 * math.sqrt(scale))
 local matrices = math.max(2, math.floor(20 * scale))
 local msize = math.max(50, math.floor(1000 * math.sqrt(scale)))
 
-local r, s, v1, v2 = 0.1, 0.3, 0.1, 1.0
-local function h(w)
-  local R = math.exp(v1 * par.randn()) * (1 + r)
-  local y = math.exp(v2 * par.randn())
-  return R * s * w + y
-end
-local function household(i)
-  local w = 1.0
-  for _ = 1, periods do w = h(w) end
-  return w
-end
+-- The wealth model (scripts/models/wealth.lua), found from this file's own
+-- path: par.bench may load it from another script.
+local here = debug.getinfo(1, "S").source:match("^@(.*)/") or "."
+local household = dofile(here .. "/../models/wealth.lua").household(periods)
 
 local function inside(i)
   local x, y = par.random(), par.random()

@@ -30,15 +30,18 @@ local _ <close> = setmetatable({}, {__close = function()
 end})
 
 -- Runs 'script' (a path under scripts/) with arguments in a child parlua
--- on 't' threads; opts: cwd, env (a prefix such as "SEED_SCALE=0.01").
--- Returns the exit status, stdout and stderr.
+-- on 't' threads; opts: cwd, env (a prefix such as "SEED_SCALE=0.01"),
+-- here (run in the script's folder, naming it without one, as
+-- `cd scripts && parlua wealth.lua`). Returns the exit status, stdout and stderr.
 local function run(t, script, args, opts)
   opts = opts or {}
-  local words = {bin, "-t", t, root .. "/scripts/" .. script}
+  local path, cwd = root .. "/scripts/" .. script, opts.cwd or tmpdir
+  if opts.here then cwd, path = path:match("^(.*)/([^/]*)$") end
+  local words = {bin, "-t", t, path}
   for _, a in ipairs(args or {}) do words[#words + 1] = a end
   for i, w in ipairs(words) do words[i] = shquote(w) end
   local errf = tmpdir .. "/stderr"
-  local cmd = string.format("cd %s && %s %s 2>%s", shquote(opts.cwd or tmpdir),
+  local cmd = string.format("cd %s && %s %s 2>%s", shquote(cwd),
     opts.env or "", table.concat(words, " "), shquote(errf))
   local p = assert(io.popen(cmd, "r"))
   local out = p:read("a")
@@ -470,6 +473,21 @@ do
     assert(row.case == c[col.case] and row.threads == math.tointeger(c[col.threads]))
     assert(row.median == tonumber(c[col.median_s]) and #row.times == 1)
   end
+
+  -- one wealth model (scripts/models/wealth.lua), found from the scripts'
+  -- own folders: at the batch's size (500 households, 1000 periods, seed
+  -- 42) wealth.lua, compare.lua's worker and the batch run by run.lua print
+  -- the batch's median
+  local median = num(first["wealth prange"], "batch median")
+  out = must(threads, "wealth.lua", {"--households", 500, "--only", "parallel"}, {here = true})
+  assert(num(out:match("\nparallel median wealth = (%S+)"), "median") == median, out)
+  out = must(threads, "bench/compare.lua",
+    {"--worker", "wealth-parallel", "--scale", 0.01, "--reps", 1}, {here = true})
+  assert(num(out:match("^result (%S+)"), "result") == median, out)
+  must(threads, "bench/run.lua", {"seed.lua", "--filter", "^wealth", "--threads", 1,
+    "--repeats", 1, "--csv", csv, "--json", jsonf}, {env = "SEED_SCALE=0.01", here = true})
+  res = parsejson(assert(readfile(jsonf), "no JSON"))
+  assert(#res.rows == 1 and res.rows[1].result == median)
 end
 
 
