@@ -69,11 +69,10 @@ typedef struct prt_pcg64 {
 /* ---- the context of one kernel call (filled by native.c) ---- */
 
 typedef struct prt_err {
-  int64_t iter;               /* 1-based iteration, 0 outside parallel loops */
+  int64_t iter;               /* 1-based iteration of the outermost loop, 0 outside */
   int64_t block;              /* block of that iteration, -1 outside */
-  const char *file;           /* Lua chunk name as shown in messages */
-  int line;
-  char msg[232];
+  char msg[480];              /* "file:line: message", after "iteration j: " for
+                              ** each inner loop running it */
 } prt_err;
 
 struct prt_ctx;
@@ -98,9 +97,10 @@ typedef struct prt_ctx {
   ** PRT_ERR, has copied the failing record to errs[tid] */
   int (*run)(const struct prt_ctx *K, int64_t n, prt_blockfn fn, void *data, int tid,
              int serial);
-  /* new array for par.zeros/par.empty; 0 or PRT_ERR (record written) */
+  /* new array of a valid shape for par.zeros/par.empty; 0, or -1 when out
+  ** of memory */
   int (*alloc)(const struct prt_ctx *K, int dtype, int ndim, int64_t n, int64_t m,
-               int zero, prt_arr *out, int tid);
+               int zero, prt_arr *out);
   void *host;                 /* native.c's own data */
   const uint64_t *zig_ki, *zig_ke;
   const double *zig_wi, *zig_we;
@@ -151,6 +151,7 @@ static inline void prt_stream_at(prt_pcg64 *g, const prt_keys *s, uint64_t i) {
 /* The state of one iteration (or of one serial jit call). */
 typedef struct prt_it {
   const prt_ctx *K;
+  const struct prt_it *up;    /* the iteration that runs this one's loop, or NULL */
   prt_pcg64 own;              /* the generator: the iteration's stream, or
                               ** a copy of the default one (serial code) */
   int ready;
@@ -165,6 +166,7 @@ typedef struct prt_it {
 static PRT_UNUSED void prt_it_init(prt_it *it, const prt_ctx *K, uint64_t seed,
                                    int64_t block, int tid) {
   it->K = K;
+  it->up = NULL;
   it->ready = 0;
   it->depth = 0;
   it->tid = tid;
@@ -187,17 +189,45 @@ static PRT_UNUSED void prt_it_done(prt_it *it) { *it->K->defgen = it->own; }
 
 /* ---- errors and abort checks ---- */
 
+/* The outermost iteration of it: the one whose block the loop of the
+** call (par_run) handed out. */
+static inline const prt_it *prt_top(const prt_it *it) {
+  while (it->up != NULL) it = it->up;
+  return it;
+}
+
+/* Appends "iteration j: " to buf (of *len chars, room for n) for each loop
+** level between the outermost iteration (excluded) and it, outermost first,
+** as Lua mode nests its messages. 0 when they did not all fit. */
+static PRT_UNUSED int prt_chain(char *buf, size_t n, size_t *len, const prt_it *it) {
+  char one[40];
+  int w;
+  if (it->up == NULL) return 1;
+  if (!prt_chain(buf, n, len, it->up)) return 0;
+  w = snprintf(one, sizeof one, "iteration %lld: ", (long long)it->iter);
+  if (w < 0 || *len + (size_t)w >= n) return 0;
+  memcpy(buf + *len, one, (size_t)w);
+  *len += (size_t)w;
+  return 1;
+}
+
+/* Records the error 'msg' raised at file:line (a Lua error with position)
+** for the running iteration. A chain of iterations too long for the record
+** is cut short, not the message. */
 static PRT_UNUSED int prt_fail(prt_it *it, const char *file, int line, const char *msg) {
   prt_err *e = &it->K->errs[it->tid];
-  e->iter = it->iter;
-  e->block = it->block;
-  e->file = file;
-  e->line = line;
-  snprintf(e->msg, sizeof e->msg, "%s", msg);
-  if (it->block >= 0) {   /* lets later blocks stop early */
+  const prt_it *top = prt_top(it);
+  char tail[320];
+  size_t len = 0;
+  snprintf(tail, sizeof tail, "%s:%d: %s", file, line, msg);
+  prt_chain(e->msg, sizeof e->msg - strlen(tail), &len, it);
+  e->iter = top->iter;
+  e->block = top->block;
+  snprintf(e->msg + len, sizeof e->msg - len, "%s", tail);
+  if (top->block >= 0) {   /* lets later blocks stop early */
     int64_t cur = __atomic_load_n(it->K->lowest_failed, __ATOMIC_RELAXED);
-    while (it->block < cur &&
-           !__atomic_compare_exchange_n(it->K->lowest_failed, &cur, it->block, 1,
+    while (top->block < cur &&
+           !__atomic_compare_exchange_n(it->K->lowest_failed, &cur, top->block, 1,
                                         __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {}
   }
   return PRT_ERR;
@@ -205,10 +235,11 @@ static PRT_UNUSED int prt_fail(prt_it *it, const char *file, int line, const cha
 
 /* Should this iteration stop (Ctrl-C, or a lower block failed)? */
 static PRT_UNUSED int prt_stop(prt_it *it) {
+  const prt_it *top = prt_top(it);
   it->poll = PRT_POLL;
   if (it->K->interrupted()) return 1;
-  return it->block >= 0 &&
-         __atomic_load_n(it->K->lowest_failed, __ATOMIC_RELAXED) < it->block;
+  return top->block >= 0 &&
+         __atomic_load_n(it->K->lowest_failed, __ATOMIC_RELAXED) < top->block;
 }
 
 #define PRT_POLLCHECK(it) \
@@ -531,6 +562,28 @@ static PRT_UNUSED int prt_badindex(prt_it *it, const char *file, int line, doubl
   char num[64], buf[128];
   snprintf(buf, sizeof buf, "array index must be an integer, got %s", prt_fmtf(num, sizeof num, x));
   return prt_fail(it, file, line, buf);
+}
+
+/* par.zeros/par.empty (fname) of n elements, or n x m when ndim is 2, into
+** *out; errors as the array module raises them. */
+static PRT_UNUSED int prt_alloc(prt_it *it, const char *file, int line, const char *fname,
+                                int dtype, int ndim, int64_t n, int64_t m, int zero,
+                                prt_arr *out) {
+  char buf[160];
+  if (ndim == 1) m = 1;
+  if (n < 0 || m < 0) {
+    snprintf(buf, sizeof buf, "bad argument #%d to '%s' (size must be a non-negative integer)",
+             n < 0 ? 1 : 2, fname);
+    return prt_fail(it, file, line, buf);
+  }
+  if (m != 0 && n > INT64_MAX / 8 / m) {
+    snprintf(buf, sizeof buf, "array is too big (%lld x %lld elements)", (long long)n,
+             (long long)m);
+    return prt_fail(it, file, line, buf);
+  }
+  if (it->K->alloc(it->K, dtype, ndim, n, m, zero, out) != 0)
+    return prt_fail(it, file, line, "not enough memory");
+  return PRT_OK;
 }
 
 #endif

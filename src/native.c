@@ -55,41 +55,23 @@ typedef struct host {
 } host;
 
 static int host_alloc(const prt_ctx *K, int dtype, int ndim, int64_t n, int64_t m,
-                      int zero, prt_arr *out, int tid) {
+                      int zero, prt_arr *out) {
   host *h = K->host;
-  size_t esize = par_dtype_size((par_dtype)dtype), bytes;
+  size_t bytes = (size_t)(n * m) * par_dtype_size((par_dtype)dtype);
   par_buffer *b = NULL;
-  int ok = 0;
-  if (ndim == 1) m = 1;
-  if (n < 0 || m < 0 || (m > 0 && n > INT64_MAX / m) ||
-      (uint64_t)(n * m) > SIZE_MAX / esize) {
-    prt_err *e = &K->errs[tid];
-    e->iter = 0; e->block = -1; e->file = "?"; e->line = 0;
-    snprintf(e->msg, sizeof e->msg, "bad array size");
-    return PRT_ERR;
-  }
-  bytes = (size_t)(n * m) * esize;
   pthread_mutex_lock(&h->lock);
   if (h->n == h->cap) {
     size_t cap = h->cap ? 2 * h->cap : 8;
     par_buffer **nb = realloc(h->bufs, cap * sizeof *nb);
     if (nb != NULL) { h->bufs = nb; h->cap = cap; }
   }
-  if (h->n < h->cap && (b = par_buffer_new(bytes ? bytes : 1)) != NULL) {
-    h->bufs[h->n++] = b;
-    ok = 1;
-  }
+  if (h->n < h->cap && (b = par_buffer_new(bytes ? bytes : 1)) != NULL) h->bufs[h->n++] = b;
   pthread_mutex_unlock(&h->lock);
-  if (!ok) {
-    prt_err *e = &K->errs[tid];
-    e->iter = 0; e->block = -1; e->file = "?"; e->line = 0;
-    snprintf(e->msg, sizeof e->msg, "not enough memory");
-    return PRT_ERR;
-  }
+  if (b == NULL) return -1;
   out->data = par_buffer_data(b);
   if (zero) memset(out->data, 0, bytes);
   out->n0 = n; out->n1 = m; out->size = n * m; out->ndim = ndim;
-  return PRT_OK;
+  return 0;
 }
 
 /* The record of the thread that ran block 'b', or NULL. */
@@ -330,15 +312,17 @@ static void setup(lua_State *L, call *c, const par_native_opts *o, int needseed)
   K->zig_we = par_zig_we;
 }
 
-/* Raises the error of a failed run. */
+/* Raises the error of a failed run as Lua mode does: the iteration and
+** the message, which carries its own position (no position of the caller
+** added). */
 static int raise_failure(lua_State *L, call *c, int code, int64_t block) {
   prt_err *e;
   if (code == PRT_ABORT) return par_raise_interrupt(L);
   e = block >= 0 ? find_record(&c->K, c->nrec, block) : &c->K.errs[0];
   if (e == NULL) return luaL_error(L, "native kernel failed");
-  if (e->iter > 0)
-    return luaL_error(L, "iteration %I: %s:%d: %s", (lua_Integer)e->iter, e->file, e->line, e->msg);
-  return luaL_error(L, "%s:%d: %s", e->file, e->line, e->msg);
+  if (e->iter > 0) lua_pushfstring(L, "iteration %I: %s", (lua_Integer)e->iter, e->msg);
+  else lua_pushstring(L, e->msg);
+  return lua_error(L);
 }
 
 static int run_blocks(lua_State *L, call *c, prt_blockfn fn, int64_t n) {

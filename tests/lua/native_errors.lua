@@ -46,6 +46,170 @@ T.checkerror("^iteration 2: .*native_errors.lua:%d+: attempt to divide by zero",
 local z = par.zeros(3)
 T.checkerror("^iteration 4: .*index 4 out of range for array of shape %(3,%)",
   N.prange, 4, function (i) return z[i] end)
+
+-- Run-time errors carry the same text in native and in Lua mode (Lua
+-- mode adds the worker's traceback after it): the iteration, then the
+-- message with the position Lua gives it. Each kernel runs through a Lua
+-- function, so that a position of the caller would show.
+local at = "[^ ]*native_errors%.lua:%d+: "
+local function strip (msg) return (tostring(msg):gsub("\nkernel stack traceback:.*", "")) end
+local function prange (k, mode) return par.prange(5, k, {mode = mode}) end
+local function same_error (pattern, run, ...)
+  local okn, en = pcall(run, "native", ...)
+  local okl, el = pcall(run, "lua", ...)
+  assert(not okn and not okl, pattern)
+  el = strip(el)
+  assert(en == el, string.format("native '%s', Lua '%s'", en, el))
+  assert(en:find(pattern), string.format("'%s' does not match '%s'", en, pattern))
+end
+local function kernel (pattern, k) same_error(pattern, function (mode) return prange(k, mode) end) end
+kernel("^iteration 3: " .. at .. "x$", function (i) if i == 3 then error("x") end return i end)
+kernel("^iteration 3: " .. at .. "msg$", function (i) assert(i ~= 3, "msg") return i end)
+kernel("^iteration 3: " .. at .. "assertion failed!$", function (i) assert(i ~= 3) return i end)
+kernel("^iteration 4: " .. at .. "index 4 out of range for array of shape %(3,%)$",
+  function (i) return z[i] end)
+kernel("^iteration 4: " .. at .. "index 4 out of range for array of shape %(3,%)$",
+  function (i) z[i] = 1 return i end)
+-- (Lua 5.4 names the line of an earlier instruction for these two when
+-- the function spans several lines: one-line kernels)
+kernel("^iteration 3: " .. at .. "attempt to divide by zero$", function (i) return 1 // (i - 3) end)
+kernel("^iteration 3: " .. at .. "attempt to perform 'n%%0'$", function (i) return 1 % (i - 3) end)
+-- error with a level or a non-string value is not native: auto mode runs
+-- such a kernel in Lua mode
+local lvl0 = function (i) if i == 3 then error("x", 0) end return i end
+local tbl = function (i) if i == 3 then error({}) end return i end
+T.checkerror("'error' needs one string literal message in native code", N.prange, 3, lvl0)
+T.checkerror("table constructor is not supported", N.prange, 3, tbl)
+assert(strip(select(2, pcall(prange, lvl0, "lua"))) == "iteration 3: x")
+assert(strip(select(2, pcall(prange, tbl, "lua"))) == "iteration 3: (error object is a table value)")
+-- nested code: numeric for, while, callees, each on its own lines
+kernel("^iteration 4: " .. at .. "index 4 out of range", function (i)
+  local s = 0
+  for j = 1, i do
+    s = s + z[j]
+  end
+  return s
+end)
+kernel("^iteration 3: " .. at .. "w$", function (i)
+  local j = 0
+  while j < i do
+    j = j + 1
+    if j == 3 then error("w") end
+  end
+  return j
+end)
+local function callee (k)
+  if k == 3 then error("in callee") end
+  return k
+end
+kernel("^iteration 3: " .. at .. "in callee$", function (i)
+  local s = 0
+  for j = 1, 2 do s = s + callee(i) end
+  return s
+end)
+kernel("^iteration 1: " .. at .. "bad argument #1 to 'prange' %(count must be non%-negative%)$",
+  function (i)
+    local s = 0
+    for j in par.prange(i - 2) do s = s + j end
+    return s
+  end)
+-- a loop of a callee is a plain loop in a kernel: no iteration of its own
+local function loops (m)
+  local s = 0
+  for j in par.prange(m) do
+    s = s + z[j]
+  end
+  return s
+end
+same_error("^iteration 1500: " .. at .. "index 4 out of range", function (mode)
+  return par.prange(3000, function (i) return i < 1500 and 0 or loops(i) end, {mode = mode})
+end)
+-- other forms, and jit functions: serial code, loops, nested loops
+same_error("^iteration 2: " .. at .. "attempt to divide by zero$", function (mode)
+  return par.preduce("+", 3, function (i) return 1 // (i - 2) end, {mode = mode})
+end)
+local I = par.array({1, 0, 2})
+same_error("^iteration 2: " .. at .. "attempt to divide by zero$", function (mode)
+  return par.map(function (x) return 1 // x end, I, {mode = mode})
+end)
+same_error("^iteration 2: " .. at .. "attempt to divide by zero$", function (mode)
+  return par.mapreduce("+", function (x) return 1 // x end, I, {mode = mode})
+end)
+-- A runner of par.jit(f)(...) for same_error.
+local function jit (f, ...)
+  local args = table.pack(...)
+  return function (mode, parallel)
+    return par.jit(f, {mode = mode, parallel = parallel})(table.unpack(args, 1, args.n))
+  end
+end
+same_error("^" .. at .. "serial$", jit(function (n)
+  if n > 2 then error("serial") end
+  return n
+end, 3))
+local loop_error = function (n)
+  for i in par.prange(n) do
+    z[i] = 0
+  end
+end
+same_error("^iteration 4: " .. at .. "index 4 out of range", jit(loop_error, 5))
+local nested = function (n)
+  local s = 0
+  for i in par.prange(n) do
+    for j in par.prange(3) do
+      if i == 1500 and j == 2 then error("deep") end
+    end
+    s = s + 1
+  end
+  return s
+end
+local local_fn = function (n)
+  local a = par.zeros(n)
+  local function inner (m)
+    local s = 0
+    for j in par.prange(m) do s = s + z[j] end
+    return s
+  end
+  for i in par.prange(n) do
+    if i >= 2000 then a[i] = inner(4) end
+  end
+  return a
+end
+local zeros = function (n, m)
+  local s = 0
+  for i in par.prange(n) do
+    if i >= 1999 then s = s + #par.zeros(2000 - i, m) end
+  end
+  return s
+end
+local threads = par.threads()
+for _, t in ipairs{1, 2} do
+  par.set_threads(t)
+  for _, parallel in ipairs{true, false} do
+    local function check (pattern, run) same_error(pattern, run, parallel) end
+    check("^iteration 1500: iteration 2: " .. at .. "deep$", jit(nested, 3000))
+    check("^iteration 2000: iteration 4: " .. at .. "index 4 out of range", jit(local_fn, 3000))
+    check("^iteration 2001: " .. at .. "bad argument #1 to 'zeros' %(size must be a non%-negative integer%)$",
+      jit(zeros, 3000, 1))
+    check("^iteration 1999: " .. at .. "bad argument #2 to 'zeros' %(size must be a non%-negative integer%)$",
+      jit(zeros, 3000, -1))
+    check("^iteration 1999: " .. at .. "array is too big %(1 x 4611686018427387904 elements%)$",
+      jit(zeros, 3000, 1 << 62))
+  end
+end
+par.set_threads(threads)
+-- of several failing iterations, the lowest is reported, also when it
+-- failed in a nested loop: other blocks are not cancelled for an inner
+-- loop's block
+local two = function (n, bad1, bad2)
+  for i in par.prange(n) do
+    for j in par.prange(50) do
+      if (i == bad1 or i == bad2) and j == 5 then error("boom") end
+    end
+  end
+end
+same_error("^iteration 1500: iteration 5: " .. at .. "boom$", jit(two, 8192, 1500, 7000))
+same_error("^iteration 7000: iteration 5: " .. at .. "boom$", jit(two, 8192, 7000, 7001))
+
 print(N.explain(function (i) return "x" end))
 assert(N.explain(function (i) return i * 2 end):find("^native: yes"))
 assert(N.explain(function (i) return i * 2.5 end, "c"):find("prt_kernel"))

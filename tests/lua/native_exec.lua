@@ -94,6 +94,8 @@ case("function (x) return (x > 1) and 10 or 20, x and 5, (x > 9) or (x < 0) end"
 case("function (x) local y = x > 2 and 1.5 or 3 return y end", 3)
 case("function (x) local y = x > 2 and 1.5 or 3 return y end", 1)
 case("function (x) return 1 // x end", 0)
+case("function (a, b) return math.random(a, b) end", 3, 2)
+case("function (a) return math.random(a) end", -1)
 case("function (x) return x % 0 end", 5)
 -- calls, recursion, multiple returns
 case([[function (n)
@@ -162,6 +164,103 @@ for i = 1, 5 do
   local g2 = par.stream(11, i)
   assert(T.same(r1[i], g2:random()))
 end
+
+-- Runs kernel f over n iterations natively and in Lua mode with one seed
+-- (kind "prange" or a reduction op); both give the same bits.
+local function same_streams (name, f, n, kind)
+  local o, lo = {seed = 21}, {seed = 21, mode = "lua"}
+  if kind and kind ~= "prange" then
+    local a, b = N.preduce(kind, n, f, o), par.preduce(kind, n, f, lo)
+    assert(T.same(a, b), string.format("%s: native %s, Lua %s", name, a, b))
+    return
+  end
+  local nat, lua = table.pack(N.prange(n, f, o)), table.pack(par.prange(n, f, lo))
+  assert(nat.n == lua.n, name .. ": result count")
+  for k = 1, lua.n do
+    assert(nat[k].dtype == lua[k].dtype, name .. ": dtype")
+    for i = 1, n do
+      assert(T.same(nat[k][i], lua[k][i]), string.format("%s: result %d, iteration %d: native %s, Lua %s",
+        name, k, i, nat[k][i], lua[k][i]))
+    end
+  end
+end
+
+-- each argument is evaluated once, in Lua's order: draws in arguments of
+-- builtins that C expands into ternaries (math.max, min, abs, floor, ...),
+-- in the operands of one expression, and against a callee's draws
+local draw = par.random
+local draws = {
+  "function (i) return math.max(0.5, par.random()) + par.random() end",
+  "function (i) return math.min(0.5, par.random(), par.randn()) + par.random() end",
+  "function (i) return math.max(i, par.integers(1, 100), i * 0.5) end",
+  "function (i) return math.abs(par.integers(-5, 5)) + math.abs(par.randn()) end",
+  "function (i) local x = i if i > 2 then x = par.random() - 0.5 end return math.abs(x), math.floor(x + par.random()), math.ceil(par.random() - x) end",
+  "function (i) return par.random() - 2 * par.random(), par.randn() / par.exponential() end",
+  "function (i) return math.fmod(par.integers(1, 100), par.integers(1, 9)), math.log(par.random(), par.integers(2, 10)) end",
+  "function (i) return math.random(par.integers(1, 3), par.integers(4, 6)), par.uniform(par.random(), 2), par.normal(par.random(), par.random()) end",
+  "function (i) return math.max(par.random(), draw()), math.min(draw(), par.random()), draw() < par.random() end",
+  "function (i) return math.modf(par.random() * 10 - 5) end",
+}
+for _, src in ipairs(draws) do
+  same_streams(src, assert(load("local draw = ... return " .. src))(draw), 50)
+end
+same_streams("preduce max", assert(load("return " .. draws[1]))(), 3000, "+")
+same_streams("preduce min", assert(load("return " .. draws[2]))(), 3000, "max")
+
+-- `for i in par.prange(n)` outside a par.jit function's text is Lua's
+-- plain serial loop (API section 4): no stream of its own, a reduction
+-- is a plain assignment
+same_streams("loop in a kernel", function (i)
+  local s = 0.0
+  for j in par.prange(i % 4) do s = s + par.random() * j end
+  return s, par.random()
+end, 50)
+same_streams("break and math.max in a kernel's loop", function (i)
+  local s, m = 0, 0
+  for j in par.prange(10) do
+    if j > i then break end
+    s = s + j
+    m = math.max(m, par.random())
+  end
+  return s, m
+end, 20)
+local function outside (m)
+  local s = 0.0
+  for j in par.prange(m) do s = s + par.random() end
+  return s
+end
+same_streams("loop in a callee", function (i) return outside(3) + par.random() end, 50)
+-- and in a jit function: the callee's loop is plain, a local function's
+-- loop is a loop of the call (nested: seeded from the iteration's stream)
+local function same_jit (name, f, ...)
+  par.seed(5)
+  local nat = table.pack(N.jit(f)(...))
+  nat[#nat + 1] = par.random()
+  par.seed(5)
+  local lua = table.pack(par.jit(f, {mode = "lua"})(...))
+  lua[#lua + 1] = par.random()
+  for k = 1, #lua do
+    local a, b = nat[k], lua[k]
+    if type(a) == "number" then assert(T.same(a, b), name .. ": result " .. k)
+    else for i = 1, a.size do assert(T.same(a[i], b[i]), name .. ": element " .. i) end end
+  end
+end
+same_jit("callee loop", function (n)
+  local a = par.zeros(n)
+  for i in par.prange(n) do a[i] = outside(3) end
+  return a, outside(4)
+end, 3000)
+same_jit("local function loop", function (n)
+  local a = par.zeros(n)
+  local function inner (m)
+    local s = 0.0
+    for j in par.prange(m) do s = s + par.random() end
+    return s
+  end
+  for i in par.prange(n) do a[i] = inner(3) end
+  return a, inner(5)
+end, 3000)
+
 print(string.format("%d cases", ncases))
 assert(ncases >= 150)
 

@@ -14,8 +14,14 @@ statements that must run first (checks, calls, short-circuits).
 
 Every compiled Lua function becomes `static int f<k>(prt_it *it, params...,
 results...)` returning PRT_OK, PRT_ERR (error recorded) or PRT_ABORT.
-A `for i in par.prange(n)` loop becomes a block function over a struct of
-the locals it reads, run through K->run.
+A `for i in par.prange(n)` loop of the par.jit function's own text becomes
+a block function over a struct of the locals it reads, run through K->run
+(serially, seeded from the iteration's stream, when an iteration runs it);
+elsewhere it is Lua's plain serial loop, a C for loop.
+
+Every C expression returned is free of side effects: random draws, calls
+and checks are statements made in Lua's order, so C text may mention an
+expression twice or evaluate operands in any order.
 ]=]
 
 local types = require "par.jit.types"
@@ -94,6 +100,15 @@ local function tmp (fs, t, init)
   return name
 end
 
+-- c evaluated once: c itself when it is a name or a literal, else a
+-- temporary of type t holding it (for C text that mentions a value twice).
+local function once (fs, c, t)
+  if c:match("^[%w_]+$") or c:match("^%-?[%d.]+$") or c:match("^INT64_C%(%-?%d+%)$") then
+    return c
+  end
+  return tmp(fs, t, c)
+end
+
 local function var (fs, d)
   local name = format("v%d_%s", d.id, d.name)
   if not fs.declared[d] then
@@ -146,6 +161,7 @@ end
 -- An integer from a number of type t, or the error 'msg'.
 local function toint (fs, node, c, t, msg)
   if t == "int" then return c end
+  if t == "num" then c = once(fs, c, t) end
   local r = tmp(fs, "int")
   if t == "float" then
     line(fs, "if (!prt_f2i(%s, 0, &%s)) %s", c, r, fail(fs, node, msg))
@@ -191,6 +207,7 @@ local function position_check (fs, node, kc, kt, n, what, shape)
   local i
   if kt == "int" then i = kc
   else
+    kc = once(fs, kc, kt)
     i = tmp(fs, "int")
     local f = kt == "num" and format("%s.f", kc) or kc
     if kt == "num" then line(fs, "if (%s.isint) %s = %s.i; else", kc, i, kc) end
@@ -444,20 +461,23 @@ builtin["math.log"] = function (fs, e, cs, ts)
   local b = e.args[2]
   if b.tag == "Number" and b.value == 2 then return {format("log2(%s)", x)} end
   if b.tag == "Number" and b.value == 10 then return {format("log10(%s)", x)} end
-  local bc = tofloat(cs[2], ts[2])
+  x = once(fs, x, "float")
+  local bc = once(fs, tofloat(cs[2], ts[2]), "float")
   return {format("(%s == 2.0 ? log2(%s) : %s == 10.0 ? log10(%s) : log(%s) / log(%s))", bc, x, bc, x, x, bc)}
 end
 builtin["math.abs"] = function (fs, e, cs, ts)
-  if ts[1] == "int" then return {format("(%s < 0 ? prt_ineg(%s) : %s)", cs[1], cs[1], cs[1])} end
   if ts[1] == "float" then return {format("fabs(%s)", cs[1])} end
+  local x = once(fs, cs[1], ts[1])
+  if ts[1] == "int" then return {format("(%s < 0 ? prt_ineg(%s) : %s)", x, x, x)} end
   return {format("(%s.isint ? prt_ni(%s.i < 0 ? prt_ineg(%s.i) : %s.i) : prt_nf(fabs(%s.f)))",
-    cs[1], cs[1], cs[1], cs[1], cs[1])}
+    x, x, x, x, x)}
 end
 local function rounding (fn)
   return function (fs, e, cs, ts)
     if ts[1] == "int" then return {cs[1]} end
     if ts[1] == "float" then return {format("prt_%s(%s)", fn, cs[1])} end
-    return {format("(%s.isint ? %s : prt_%s(%s.f))", cs[1], cs[1], fn, cs[1])}
+    local x = once(fs, cs[1], ts[1])
+    return {format("(%s.isint ? %s : prt_%s(%s.f))", x, x, fn, x)}
   end
 end
 builtin["math.floor"] = rounding("floor")
@@ -470,8 +490,9 @@ local function ifmod (fs, e, r, a, b)
 end
 builtin["math.fmod"] = function (fs, e, cs, ts)
   if ts[1] == "int" and ts[2] == "int" then
+    local b = once(fs, cs[2], "int")
     local r = tmp(fs, "int")
-    ifmod(fs, e, r, cs[1], cs[2])
+    ifmod(fs, e, r, cs[1], b)
     return {r}
   end
   if ts[1] == "num" or ts[2] == "num" then   -- integer fmod when both are
@@ -488,7 +509,7 @@ builtin["math.fmod"] = function (fs, e, cs, ts)
 end
 builtin["math.modf"] = function (fs, e, cs, ts)
   if ts[1] == "int" then return {cs[1], "0.0"} end
-  local x = ts[1] == "num" and tmp(fs, "num", cs[1]) or cs[1]
+  local x = once(fs, cs[1], ts[1])
   local xf = ts[1] == "num" and x .. ".f" or x
   local ip = tmp(fs, "float", format("(%s < 0) ? ceil(%s) : floor(%s)", xf, xf, xf))
   local ipn = tmp(fs, "num", format("prt_floor(%s)", ip))
@@ -504,10 +525,10 @@ local function minmax (isnmax)
     local r = tmp(fs, t, conv(cs[1], ts[1], t))
     local rt = t
     for k = 2, #cs do
-      local c
-      if isnmax then c = compare("<", r, rt, cs[k], ts[k])
-      else c = compare("<", cs[k], ts[k], r, rt) end
-      line(fs, "if (%s) %s = %s;", c, r, conv(cs[k], ts[k], t))
+      local x, c = once(fs, cs[k], ts[k])
+      if isnmax then c = compare("<", r, rt, x, ts[k])
+      else c = compare("<", x, ts[k], r, rt) end
+      line(fs, "if (%s) %s = %s;", c, r, conv(x, ts[k], t))
     end
     return {r}
   end
@@ -517,20 +538,25 @@ builtin["math.min"] = minmax(false)
 builtin["math.ult"] = function (fs, e, cs)
   return {format("((uint64_t)%s < (uint64_t)%s)", cs[1], cs[2])}
 end
+-- A draw from the iteration's stream, made now: in C a call in an
+-- expression could run twice (a macro) or out of Lua's order (operands).
+local function draw (fs, c) return tmp(fs, "float", c) end
+
 builtin["math.random"] = function (fs, e, cs)
-  if #cs == 0 then return {"prt_random(it)"} end
-  local lo, hi = "INT64_C(1)", cs[1]
-  if #cs == 2 then lo, hi = cs[1], cs[2] end
+  if #cs == 0 then return {draw(fs, "prt_random(it)")} end
+  local a = once(fs, cs[1], "int")
+  local lo, hi = "INT64_C(1)", a
+  if #cs == 2 then lo, hi = a, once(fs, cs[2], "int") end
   local r = tmp(fs, "int")
   if #cs == 1 then
     line(fs, "if (%s == 0) %s = (int64_t)prt_next64(prt_gen(it)); else", hi, r)
   end
-  line(fs, "if (%s > %s) %s", lo, hi, fail(fs, e, format("bad argument #%d to 'random' (interval is empty)", #cs)))
+  line(fs, "if (%s > %s) %s", lo, hi, fail(fs, e, "bad argument #1 to 'random' (interval is empty)"))
   line(fs, "else %s = prt_integers(it, %s, %s);", r, lo, hi)
   return {r}
 end
-builtin["par.random"] = function () return {"prt_random(it)"} end
-builtin["par.randn"] = function () return {"prt_randn(it)"} end
+builtin["par.random"] = function (fs) return {draw(fs, "prt_random(it)")} end
+builtin["par.randn"] = function (fs) return {draw(fs, "prt_randn(it)")} end
 local function nonneg (fs, e, c, argn, fname, what)
   line(fs, "if (!isnan(%s) && signbit(%s)) %s", c, c,
     fail(fs, e, format("bad argument #%d to '%s' (%s < 0)", argn, fname, what)))
@@ -542,46 +568,47 @@ builtin["par.uniform"] = function (fs, e, cs, ts)
   local d = tmp(fs, "float", format("%s - %s", hi, lt))
   line(fs, "if (!isfinite(%s)) %s", d, fail(fs, e, "bad argument #2 to 'uniform' (high - low range exceeds valid bounds)"))
   nonneg(fs, e, d, 2, "uniform", "high - low")
-  return {format("(%s + %s * prt_random(it))", lt, d)}
+  return {draw(fs, format("%s + %s * prt_random(it)", lt, d))}
 end
 builtin["par.normal"] = function (fs, e, cs, ts)
-  local loc = cs[1] and tofloat(cs[1], ts[1]) or "0.0"
+  local loc = tmp(fs, "float", cs[1] and tofloat(cs[1], ts[1]) or "0.0")
   local sc = tmp(fs, "float", cs[2] and tofloat(cs[2], ts[2]) or "1.0")
   nonneg(fs, e, sc, 2, "normal", "scale")
-  return {format("(%s + %s * prt_randn(it))", loc, sc)}
+  return {draw(fs, format("%s + %s * prt_randn(it)", loc, sc))}
 end
 builtin["par.lognormal"] = function (fs, e, cs, ts)
-  local m = cs[1] and tofloat(cs[1], ts[1]) or "0.0"
+  local m = tmp(fs, "float", cs[1] and tofloat(cs[1], ts[1]) or "0.0")
   local sg = tmp(fs, "float", cs[2] and tofloat(cs[2], ts[2]) or "1.0")
   nonneg(fs, e, sg, 2, "lognormal", "sigma")
-  return {format("exp(%s + %s * prt_randn(it))", m, sg)}
+  return {draw(fs, format("exp(%s + %s * prt_randn(it))", m, sg))}
 end
 builtin["par.exponential"] = function (fs, e, cs, ts)
   local sc = tmp(fs, "float", cs[1] and tofloat(cs[1], ts[1]) or "1.0")
   nonneg(fs, e, sc, 1, "exponential", "scale")
-  return {format("(%s * prt_rande(it))", sc)}
+  return {draw(fs, format("%s * prt_rande(it)", sc))}
 end
 builtin["par.integers"] = function (fs, e, cs)
-  local lo, hi = "INT64_C(0)", cs[1]
-  if #cs == 2 then lo, hi = cs[1], cs[2] end
+  local a = once(fs, cs[1], "int")
+  local lo, hi = "INT64_C(0)", a
+  if #cs == 2 then lo, hi = a, once(fs, cs[2], "int") end
   local r = tmp(fs, "int")
   line(fs, "if (%s == INT64_MIN || %s > %s - 1) %s", hi, lo, hi,
     fail(fs, e, format("bad argument #%d to 'integers' (low >= high)", #cs)))
   line(fs, "%s = prt_integers(it, %s, %s - 1);", r, lo, hi)
   return {r}
 end
-local function alloc (zero_)
+local function alloc (fname, zero_)
   return function (fs, e, cs)
     local t = fs.inst.t[e][1]
     local r = tmp(fs, t)
     local dt = ({f64 = 0, i64 = 1, bool = 2})[arr_dt(t)]
-    line(fs, "if (it->K->alloc(it->K, %d, %d, %s, %s, %d, &%s, it->tid)) return PRT_ERR;",
-      dt, arr_nd(t), cs[1], cs[2] or "1", zero_, r)
+    line(fs, "if (prt_alloc(it, %s, %d, %s, %d, %d, %s, %s, %d, &%s)) return PRT_ERR;",
+      fs.inst.cfilevar, e.line, cstring(fname), dt, arr_nd(t), cs[1], cs[2] or "1", zero_, r)
     return {r}
   end
 end
-builtin["par.zeros"] = alloc(1)
-builtin["par.empty"] = alloc(0)
+builtin["par.zeros"] = alloc("zeros", 1)
+builtin["par.empty"] = alloc("empty", 0)
 builtin["error"] = function (fs, e)
   line(fs, "%s", fail(fs, e, e.args[1].value))
   return {}
@@ -1007,12 +1034,14 @@ end
 -- for i in par.prange(n): a block function over the locals it reads
 ---------------------------------------------------------------------------
 
--- Locals read in b that are declared outside it (scope decls: inner).
-local function captures (b, inner, found, order)
+-- Locals of inst read in b that are declared outside it (scope decls:
+-- inner).
+local function captures (inst, b, inner, found, order)
   local function walk (n)
     if type(n) ~= "table" then return end
     if n.tag == "Function" then return end
-    if n.tag == "Name" and n.kind == "local" and not inner[n.decl] and not found[n.decl] then
+    if n.tag == "Name" and n.kind == "local" and not inner[n.decl] and not found[n.decl]
+       and inst.vars[n.decl] then   -- a value (not a local function)
       found[n.decl] = true
       order[#order + 1] = n.decl
     end
@@ -1033,21 +1062,59 @@ end
 
 local redop = {["+"] = "prt_nadd", ["*"] = "prt_nmul"}
 
+-- A loop that Lua runs as par.prange(n)'s plain serial iterator: in a
+-- kernel of par.prange/map/..., or in a function called by a par.jit
+-- function but defined outside it (API section 4). Its iterations are
+-- those of a numeric for: same stream, no iteration in messages.
+local function plain_loop (fs, s)
+  local n = tmp(fs, "int", ex(fs, s.exprs[1].args[1]))
+  line(fs, "if (%s < 0) %s", n,
+    fail(fs, s.exprs[1], "bad argument #1 to 'prange' (count must be non-negative)"))
+  fs.ntmp = fs.ntmp + 1
+  local k = "t" .. fs.ntmp
+  open(fs, "for (int64_t %s = 1; %s <= %s; %s++) {", k, k, n, k)
+  line(fs, "%s = %s;", var(fs, s.vars[1]), k)
+  line(fs, "PRT_POLLCHECK(it);")
+  block(fs, s.body)
+  close(fs)
+end
+
+-- The Function nodes of the text of fnode (itself and the functions
+-- defined in it): Lua mode makes their loops parallel (lua_loops.lua).
+local skipkeys = {decl = true, env = true, label = true, outer_assigns = true, vars = true,
+  var = true, params = true, upvalues = true, globals = true, functions = true}
+local function text_functions (fnode)
+  local set, seen = {[fnode] = true}, {}
+  local function walk (n)
+    seen[n] = true
+    for k, v in pairs(n) do
+      if type(v) == "table" and not skipkeys[k] and not seen[v] then
+        if v.tag == "Function" then set[v] = true end
+        walk(v)
+      end
+    end
+  end
+  walk(fnode)
+  return set
+end
+
 function forin (fs, s)
   local inst, prog = fs.inst, fs.prog
+  if not prog.intext[inst.fn] then return plain_loop(fs, s) end
   local info = inst.loops[s]
   local n = tmp(fs, "int", ex(fs, s.exprs[1].args[1]))
   prog.nloops = (prog.nloops or 0) + 1
   local L = "L" .. prog.nloops
   local inner = {[s.vars[1]] = true}
-  local caps = captures(s.body, inner, {}, {})
+  local caps = captures(inst, s.body, inner, {}, {})
   local red = {}
   for d, op in pairs(info.red) do red[#red + 1] = {d = d, op = op} end
   table.sort(red, function (x, y) return x.d.id < y.d.id end)
   local isred = {}
   for _, r in ipairs(red) do isred[r.d] = r.op end
   -- the struct and the block function
-  local sfields = {format("struct %s {", L), "  const prt_ctx *K;", "  uint64_t seed;"}
+  local sfields = {format("struct %s {", L), "  const prt_ctx *K;", "  const prt_it *up;",
+    "  uint64_t seed;", "  int depth;"}
   for _, d in ipairs(caps) do
     sfields[#sfields + 1] = format("  %s v%d_%s;", ctype(inst.vars[d]), d.id, d.name)
   end
@@ -1083,9 +1150,10 @@ function forin (fs, s)
     end
   end
   bl[#bl + 1] = "  prt_it_init(it, c->K, c->seed, block, tid);"
+  bl[#bl + 1] = "  it->up = c->up;"
   for _, l in ipairs(prologue(bfs)) do bl[#bl + 1] = l end
   bl[#bl + 1] = "  for (k = lo; k < hi; k++) {"
-  bl[#bl + 1] = "    it->iter = k + 1; it->ready = 0; it->depth = 0;"
+  bl[#bl + 1] = "    it->iter = k + 1; it->ready = 0; it->depth = c->depth;"
   bl[#bl + 1] = format("    %s = k + 1;", vi)
   for _, l in ipairs(bodyfs.lines) do bl[#bl + 1] = l end
   bl[#bl + 1] = "  }"
@@ -1099,21 +1167,20 @@ function forin (fs, s)
   prog.loopdefs[#prog.loopdefs + 1] = bl
   open(fs, "{")
   line(fs, "struct %s c;", L)
-  line(fs, "int64_t b, nb = %s > 0 ? (%s - 1) / 1024 + 1 : 0;", n, n)
+  if #red > 0 then line(fs, "int64_t b, nb = %s > 0 ? (%s - 1) / 1024 + 1 : 0;", n, n) end
   line(fs, "int st;")
   line(fs, "c.K = it->K;")
-  if info.parallel then
-    line(fs, "c.seed = prt_loop_seed(it->K->seed, ++it->loops);")
-  else
-    line(fs, "c.seed = prt_next64(prt_gen(it));")
-  end
+  -- as par._ploop: a loop run by an iteration (of an enclosing loop, maybe
+  -- through calls) is serial, seeded from that iteration's stream
+  line(fs, "c.up = it->iter > 0 ? it : NULL;")
+  line(fs, "c.depth = it->depth;")
+  line(fs, "c.seed = c.up ? prt_next64(prt_gen(it)) : prt_loop_seed(it->K->seed, ++it->loops);")
   for _, d in ipairs(caps) do line(fs, "c.v%d_%s = %s;", d.id, d.name, var(fs, d)) end
   for _, r in ipairs(red) do
     line(fs, "c.p%d = malloc((size_t)(nb > 0 ? nb : 1) * sizeof(prt_num));", r.d.id)
     line(fs, "if (c.p%d == NULL) %s", r.d.id, fail(fs, s, "not enough memory"))
   end
-  line(fs, "st = it->K->run(it->K, %s, %s_block, &c, it->tid, %s);", n, L,
-    info.parallel and "!it->K->parallel" or "1")
+  line(fs, "st = it->K->run(it->K, %s, %s_block, &c, it->tid, c.up || !it->K->parallel);", n, L)
   for _, r in ipairs(red) do
     local d, t = r.d, inst.vars[r.d]
     local v = var(fs, d)
@@ -1313,6 +1380,7 @@ end
 
 -- The C text of program prog run as 'form' (see the header).
 function M.emit (prog, form)
+  prog.intext = form.kind == "jit" and text_functions(prog.entry.fn) or {}
   local out = {"/* generated by parlua's kernel compiler from " .. prog.entry.file .. " */",
     "#include <stdlib.h>", ""}
   local files, nfiles = {}, 0
