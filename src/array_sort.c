@@ -17,6 +17,18 @@
 #define SMALL 32
 /* Elements per scheduling unit of par_run (sorting rows, histograms). */
 #define TASK_ELEMS (64 * 1024)
+/* Long serial loops run in chunks of POLL steps and poll the interrupt flag
+** between chunks: about a millisecond of work, so Ctrl-C stops a sort of
+** 10^8 elements at once, while the inner loops stay as fast as before. */
+#define POLL (64 * 1024)
+
+/* The end of the chunk of [lo, n) that starts at lo, or -1 when Ctrl-C
+** was pressed (asked after the first chunk: short loops, such as those of
+** small rows, never poll). */
+static int64_t chunk(int64_t lo, int64_t n) {
+  if (lo > 0 && par_interrupted()) return -1;
+  return n - lo > POLL ? lo + POLL : n;
+}
 
 /* ---- sorting keys ---- */
 
@@ -36,15 +48,19 @@ static void insertion(uint64_t *key, int64_t *idx, int64_t n) {
 }
 
 /* Stable LSD radix sort, a byte per pass; a pass is skipped when every key
-** has the same byte there. kt (and it, with idx) are scratch of n. */
-static void radix(uint64_t *key, int64_t *idx, int64_t n, uint64_t *kt, int64_t *it) {
-  int64_t cnt[8][256], i;
+** has the same byte there. kt (and it, with idx) are scratch of n. Returns
+** PAR_OK, or PAR_INTERRUPTED with key and idx in any order. */
+static int radix(uint64_t *key, int64_t *idx, int64_t n, uint64_t *kt, int64_t *it) {
+  int64_t cnt[8][256], i, lo, hi;
   uint64_t *src = key, *dst = kt, *tk;
   int64_t *isrc = idx, *idst = it, *ti;
   int d, b;
   memset(cnt, 0, sizeof cnt);
-  for (i = 0; i < n; i++)
-    for (d = 0; d < 8; d++) cnt[d][(key[i] >> (8 * d)) & 255]++;
+  for (lo = 0; lo < n; lo = hi) {
+    if ((hi = chunk(lo, n)) < 0) return PAR_INTERRUPTED;
+    for (i = lo; i < hi; i++)
+      for (d = 0; d < 8; d++) cnt[d][(key[i] >> (8 * d)) & 255]++;
+  }
   for (d = 0; d < 8; d++) {
     int64_t *c = cnt[d], sum = 0;
     if (c[(key[0] >> (8 * d)) & 255] == n) continue;
@@ -53,10 +69,13 @@ static void radix(uint64_t *key, int64_t *idx, int64_t n, uint64_t *kt, int64_t 
       c[b] = sum;
       sum += t;
     }
-    for (i = 0; i < n; i++) {
-      int64_t p = c[(src[i] >> (8 * d)) & 255]++;
-      dst[p] = src[i];
-      if (idx != NULL) idst[p] = isrc[i];
+    for (lo = 0; lo < n; lo = hi) {
+      if ((hi = chunk(lo, n)) < 0) return PAR_INTERRUPTED;
+      for (i = lo; i < hi; i++) {
+        int64_t p = c[(src[i] >> (8 * d)) & 255]++;
+        dst[p] = src[i];
+        if (idx != NULL) idst[p] = isrc[i];
+      }
     }
     tk = src; src = dst; dst = tk;
     ti = isrc; isrc = idst; idst = ti;
@@ -65,45 +84,73 @@ static void radix(uint64_t *key, int64_t *idx, int64_t n, uint64_t *kt, int64_t 
     memcpy(key, src, (size_t)n * sizeof *key);
     if (idx != NULL) memcpy(idx, isrc, (size_t)n * sizeof *idx);
   }
+  return PAR_OK;
 }
 
-static void sortkeys(uint64_t *key, int64_t *idx, int64_t n, uint64_t *kt, int64_t *it) {
-  if (n <= SMALL) insertion(key, idx, n);
-  else radix(key, idx, n, kt, it);
+static int sortkeys(uint64_t *key, int64_t *idx, int64_t n, uint64_t *kt, int64_t *it) {
+  if (n > SMALL) return radix(key, idx, n, kt, it);
+  insertion(key, idx, n);
+  return PAR_OK;
 }
 
 /* Keys of the non-NaN elements of x into key[0..m) (their indices into
 ** idx when not NULL); returns m. -0.0 takes the key of 0.0, so the two
-** stay in their original order like all equal values. */
+** stay in their original order like all equal values. -1 when interrupted. */
 static int64_t encode(const void *x, par_dtype dt, int64_t n, uint64_t *key, int64_t *idx) {
-  int64_t i, m = 0;
-  for (i = 0; i < n; i++) {
-    uint64_t k;
-    if (dt == PAR_F64) {
-      double v = ((const double *)x)[i];
-      if (v != v) continue;
-      k = par_fkey(v == 0 ? 0.0 : v);
+  int64_t i, m = 0, lo, hi;
+  for (lo = 0; lo < n; lo = hi) {
+    if ((hi = chunk(lo, n)) < 0) return -1;
+    for (i = lo; i < hi; i++) {
+      uint64_t k;
+      if (dt == PAR_F64) {
+        double v = ((const double *)x)[i];
+        if (v != v) continue;
+        k = par_fkey(v == 0 ? 0.0 : v);
+      }
+      else if (dt == PAR_I64) k = par_ikey(((const int64_t *)x)[i]);
+      else k = ((const uint8_t *)x)[i];
+      if (idx != NULL) idx[m] = i;
+      key[m++] = k;
     }
-    else if (dt == PAR_I64) k = par_ikey(((const int64_t *)x)[i]);
-    else k = ((const uint8_t *)x)[i];
-    if (idx != NULL) idx[m] = i;
-    key[m++] = k;
   }
   return m;
 }
 
 /* Sorted doubles from m sorted keys, then the NaNs of x in their order;
 ** the zeros get back their signs, in their original order. */
-static void decode_f(const double *x, int64_t n, const uint64_t *key, int64_t m, double *out) {
-  int64_t i, j = m, z = -1;
-  for (i = 0; i < m; i++) {
-    out[i] = par_funkey(key[i]);
-    if (z < 0 && out[i] == 0) z = i;
+static int decode_f(const double *x, int64_t n, const uint64_t *key, int64_t m, double *out) {
+  int64_t i, j = m, z = -1, lo, hi;
+  for (lo = 0; lo < m; lo = hi) {
+    if ((hi = chunk(lo, m)) < 0) return PAR_INTERRUPTED;
+    for (i = lo; i < hi; i++) {
+      out[i] = par_funkey(key[i]);
+      if (z < 0 && out[i] == 0) z = i;
+    }
   }
-  for (i = 0; i < n; i++) {
-    if (x[i] != x[i]) out[j++] = x[i];
-    else if (x[i] == 0) out[z++] = x[i];
+  for (lo = 0; lo < n; lo = hi) {
+    if ((hi = chunk(lo, n)) < 0) return PAR_INTERRUPTED;
+    for (i = lo; i < hi; i++) {
+      if (x[i] != x[i]) out[j++] = x[i];
+      else if (x[i] == 0) out[z++] = x[i];
+    }
   }
+  return PAR_OK;
+}
+
+/* The sorted values of x (n elements, m of them not NaN) from m sorted
+** keys into out. */
+static int decode(const void *x, par_dtype dt, int64_t n, const uint64_t *key, int64_t m,
+                  void *out) {
+  int64_t i, lo, hi;
+  if (dt == PAR_F64) return decode_f(x, n, key, m, out);
+  for (lo = 0; lo < m; lo = hi) {
+    if ((hi = chunk(lo, m)) < 0) return PAR_INTERRUPTED;
+    if (dt == PAR_I64)
+      for (i = lo; i < hi; i++) ((int64_t *)out)[i] = par_iunkey(key[i]);
+    else
+      for (i = lo; i < hi; i++) ((uint8_t *)out)[i] = (uint8_t)key[i];
+  }
+  return PAR_OK;
 }
 
 /* Scratch of 'words' uint64 (NULL when refused); *b is to be released. */
@@ -112,34 +159,46 @@ static uint64_t *scratch(par_buffer **b, int64_t words) {
   return *b != NULL ? par_buffer_data(*b) : NULL;
 }
 
+/* par_sort and par_argsort stop early when interrupted (PAR_INTERRUPTED),
+** leaving out or idx partly written. */
 int par_sort(const void *x, par_dtype dt, int64_t n, void *out) {
   uint64_t small[SMALL], *key = small;
   par_buffer *b = NULL;
-  int64_t m, i;
+  int64_t m;
+  int st;
   if (n > SMALL && (key = scratch(&b, 2 * n)) == NULL) return PAR_NOMEM;
   m = encode(x, dt, n, key, NULL);
-  sortkeys(key, NULL, m, n > SMALL ? key + n : NULL, NULL);
-  if (dt == PAR_F64) decode_f(x, n, key, m, out);
-  else if (dt == PAR_I64)
-    for (i = 0; i < m; i++) ((int64_t *)out)[i] = par_iunkey(key[i]);
-  else
-    for (i = 0; i < m; i++) ((uint8_t *)out)[i] = (uint8_t)key[i];
+  st = m < 0 ? PAR_INTERRUPTED : sortkeys(key, NULL, m, n > SMALL ? key + n : NULL, NULL);
+  if (st == PAR_OK) st = decode(x, dt, n, key, m, out);
   par_buffer_release(b);
+  return st;
+}
+
+/* Appends the indices of the n - m NaNs of x (so float64), in order, to
+** the m sorted ones. */
+static int nans_last(const double *x, int64_t n, int64_t m, int64_t *idx) {
+  int64_t i, lo, hi;
+  for (lo = 0; m < n; lo = hi) {
+    if ((hi = chunk(lo, n)) < 0) return PAR_INTERRUPTED;
+    for (i = lo; i < hi; i++)
+      if (x[i] != x[i]) idx[m++] = i;
+  }
   return PAR_OK;
 }
 
 int par_argsort(const void *x, par_dtype dt, int64_t n, int64_t *idx) {
   uint64_t small[SMALL], *key = small;
   par_buffer *b = NULL;
-  int64_t m, i;
+  int64_t m;
+  int st;
   if (n > SMALL && (key = scratch(&b, 3 * n)) == NULL) return PAR_NOMEM;
   m = encode(x, dt, n, key, idx);
-  if (n > SMALL) sortkeys(key, idx, m, key + n, (int64_t *)(key + 2 * n));
-  else sortkeys(key, idx, m, NULL, NULL);
-  for (i = 0; m < n; i++)                 /* NaNs last, in order */
-    if (((const double *)x)[i] != ((const double *)x)[i]) idx[m++] = i;
+  if (m < 0) st = PAR_INTERRUPTED;
+  else if (n > SMALL) st = sortkeys(key, idx, m, key + n, (int64_t *)(key + 2 * n));
+  else st = sortkeys(key, idx, m, NULL, NULL);
+  if (st == PAR_OK && m < n) st = nans_last(x, n, m, idx);
   par_buffer_release(b);
-  return PAR_OK;
+  return st;
 }
 
 /* ---- selection ---- */
@@ -160,14 +219,20 @@ static void siftdown(uint64_t *x, int64_t root, int64_t n) {
   }
 }
 
-/* In-place heapsort: the O(n log n) fallback of introselect. */
-static void heapsort_keys(uint64_t *x, int64_t n) {
+/* In-place heapsort: the O(n log n) fallback of introselect. A step sifts
+** through up to log2(n) levels, so it polls every POLL / 16 steps. */
+static int heapsort_keys(uint64_t *x, int64_t n) {
   int64_t i;
-  for (i = n / 2 - 1; i >= 0; i--) siftdown(x, i, n);
+  for (i = n / 2 - 1; i >= 0; i--) {
+    if (i % (POLL / 16) == 0 && par_interrupted()) return PAR_INTERRUPTED;
+    siftdown(x, i, n);
+  }
   for (i = n - 1; i > 0; i--) {
+    if (i % (POLL / 16) == 0 && par_interrupted()) return PAR_INTERRUPTED;
     swapk(x, 0, i);
     siftdown(x, 0, i);
   }
+  return PAR_OK;
 }
 
 static uint64_t median3(uint64_t a, uint64_t b, uint64_t c) {
@@ -175,44 +240,63 @@ static uint64_t median3(uint64_t a, uint64_t b, uint64_t c) {
   return c <= a ? a : c >= b ? b : c;
 }
 
+/* Three-way partition of x[lo..hi) around p: x[lo..*lt) < p, x[*lt..*gt)
+** == p and x[*gt..hi) > p. A step moves i or gt by one, so the flag is
+** polled every POLL steps. */
+static int partition3(uint64_t *x, int64_t lo, int64_t hi, uint64_t p, int64_t *plt,
+                      int64_t *pgt) {
+  int64_t lt = lo, i = lo, gt = hi, left, steps;
+  for (left = hi - lo; left > 0; ) {        /* left: gt - i */
+    if (par_interrupted()) return PAR_INTERRUPTED;
+    steps = left < POLL ? left : POLL;
+    for (left -= steps; steps > 0; steps--) {
+      if (x[i] < p) swapk(x, lt++, i++);
+      else if (x[i] > p) swapk(x, i, --gt);
+      else i++;
+    }
+  }
+  *plt = lt;
+  *pgt = gt;
+  return PAR_OK;
+}
+
 /* Puts the key of rank k of x[lo..hi) at x[k], smaller ones before it and
 ** larger ones after: quickselect with three-way partitions (duplicates
-** cost nothing), falling back to heapsort after too many rounds. */
-static void select1(uint64_t *x, int64_t lo, int64_t hi, int64_t k) {
+** cost nothing), falling back to heapsort after too many rounds. Returns
+** PAR_OK, or PAR_INTERRUPTED with x[lo..hi) in any order. */
+static int select1(uint64_t *x, int64_t lo, int64_t hi, int64_t k) {
   int depth = 8;
   int64_t s;
   for (s = hi - lo; s > 1; s >>= 1) depth += 2;
   while (hi - lo > SMALL) {
     uint64_t p = median3(x[lo], x[lo + (hi - lo) / 2], x[hi - 1]);
-    int64_t lt = lo, i = lo, gt = hi;
-    if (depth-- == 0) {
-      heapsort_keys(x + lo, hi - lo);
-      return;
-    }
-    while (i < gt) {
-      if (x[i] < p) swapk(x, lt++, i++);
-      else if (x[i] > p) swapk(x, i, --gt);
-      else i++;
-    }
+    int64_t lt, gt;
+    if (depth-- == 0) return heapsort_keys(x + lo, hi - lo);
+    if (partition3(x, lo, hi, p, &lt, &gt) != PAR_OK) return PAR_INTERRUPTED;
     if (k < lt) hi = lt;
     else if (k >= gt) lo = gt;
-    else return;
+    else return PAR_OK;
   }
   insertion(x + lo, NULL, hi - lo);
+  return PAR_OK;
 }
 
-/* Selects the middle rank, then recurses into each side with its ranks. */
-static void multiselect(uint64_t *x, int64_t lo, int64_t hi, const int64_t *k, int64_t nk) {
-  int64_t m;
-  if (nk == 0) return;
-  m = nk / 2;
-  select1(x, lo, hi, k[m]);
-  multiselect(x, lo, k[m], k, m);
-  multiselect(x, k[m] + 1, hi, k + m + 1, nk - m - 1);
+/* Selects the middle rank, then recurses into each side with its ranks.
+** PAR_INTERRUPTED when interrupted (the ranks not yet in place). */
+static int multiselect(uint64_t *x, int64_t lo, int64_t hi, const int64_t *k, int64_t nk) {
+  int64_t m = nk / 2;
+  int st;
+  if (nk == 0) return PAR_OK;
+  if (par_interrupted()) return PAR_INTERRUPTED;
+  st = select1(x, lo, hi, k[m]);
+  if (st == PAR_OK) st = multiselect(x, lo, k[m], k, m);
+  if (st == PAR_OK) st = multiselect(x, k[m] + 1, hi, k + m + 1, nk - m - 1);
+  return st;
 }
 
+/* Stops early when interrupted: the caller checks par_interrupted(). */
 void par_select_keys(uint64_t *key, int64_t n, const int64_t *k, int64_t nk) {
-  multiselect(key, 0, n, k, nk);
+  (void)multiselect(key, 0, n, k, nk);
 }
 
 /* NumPy's _lerp: a + (b - a) t, or b - (b - a)(1 - t) when t >= 0.5. */
@@ -313,6 +397,11 @@ static void checkstatus(lua_State *L, int st) {
   else if (st != PAR_OK) luaL_error(L, "not enough memory");
 }
 
+/* The status of a par_run whose tasks return a core's status. */
+static int runstatus(par_result r) {
+  return r.status == PAR_FAILED ? r.code : r.status;
+}
+
 typedef struct sort_ctx {
   const par_array *a;
   par_array *r;
@@ -320,15 +409,30 @@ typedef struct sort_ctx {
   int arg;              /* argsort */
 } sort_ctx;
 
+/* Adds 1 to the n indices of idx: argsort's are 1-based. */
+static int one_based(int64_t *idx, int64_t n) {
+  int64_t i, lo, hi;
+  for (lo = 0; lo < n; lo = hi) {
+    if ((hi = chunk(lo, n)) < 0) return PAR_INTERRUPTED;
+    for (i = lo; i < hi; i++) idx[i]++;
+  }
+  return PAR_OK;
+}
+
 static int sort_task(void *ud, int64_t lo, int64_t hi, int64_t blk, int tid) {
   const sort_ctx *s = ud;
   size_t es = par_dtype_size(s->a->dtype);
   int64_t i;
   (void)blk; (void)tid;
   for (i = lo; i < hi; i++) {
-    const char *x = (const char *)s->a->data + (size_t)(i * s->len) * es;
-    int st = s->arg ? par_argsort(x, s->a->dtype, s->len, PAR_I64P(s->r) + i * s->len)
-                    : par_sort(x, s->a->dtype, s->len, (char *)s->r->data + (size_t)(i * s->len) * es);
+    size_t off = (size_t)(i * s->len);
+    const char *x = (const char *)s->a->data + off * es;
+    int st;
+    if (s->arg) {
+      st = par_argsort(x, s->a->dtype, s->len, PAR_I64P(s->r) + off);
+      if (st == PAR_OK) st = one_based(PAR_I64P(s->r) + off, s->len);
+    }
+    else st = par_sort(x, s->a->dtype, s->len, (char *)s->r->data + off * es);
     if (st != PAR_OK) return st;
   }
   return 0;
@@ -338,13 +442,12 @@ static int sort_task(void *ud, int64_t lo, int64_t hi, int64_t blk, int tid) {
 ** (NumPy's default axis), rows in parallel. */
 static int sortrows(lua_State *L, int arg) {
   par_array *a = par_checkarray(L, 1);
-  int64_t rows = a->ndim == 2 ? a->dim[0] : 1, i;
+  int64_t rows = a->ndim == 2 ? a->dim[0] : 1;
   sort_ctx s = {a, NULL, a->ndim == 2 ? a->dim[1] : a->size, arg};
+  int64_t rows_per_task = s.len < TASK_ELEMS ? TASK_ELEMS / (s.len + 1) + 1 : 1;
   s.r = par_newarray(L, arg ? PAR_I64 : a->dtype, a->ndim, a->dim[0], a->dim[1]);
-  checkstatus(L, par_run(rows, s.len < TASK_ELEMS ? TASK_ELEMS / (s.len + 1) + 1 : 1,
-                         rows > 1 ? par_threads_for(a->size) : 1, sort_task, &s).status);
-  if (arg)
-    for (i = 0; i < a->size; i++) PAR_I64P(s.r)[i]++;
+  checkstatus(L, runstatus(par_run(rows, rows_per_task, rows > 1 ? par_threads_for(a->size) : 1,
+                                   sort_task, &s)));
   return 1;
 }
 
@@ -357,14 +460,17 @@ static int l_argsort(lua_State *L) { return sortrows(L, 1); }
 static uint64_t *pushkeys(lua_State *L, const par_array *a) {
   par_array *k = par_newarray(L, PAR_I64, 1, a->size, 1);
   uint64_t *key = (uint64_t *)k->data;
-  int64_t i;
-  for (i = 0; i < a->size; i++) {
-    if (a->dtype == PAR_F64) {
-      double v = PAR_F64P(a)[i];
-      if (v != v) return NULL;
-      key[i] = par_fkey(v);
+  int64_t i, lo, hi;
+  for (lo = 0; lo < a->size; lo = hi) {
+    if ((hi = chunk(lo, a->size)) < 0) par_raise_interrupt(L);
+    for (i = lo; i < hi; i++) {
+      if (a->dtype == PAR_F64) {
+        double v = PAR_F64P(a)[i];
+        if (v != v) return NULL;
+        key[i] = par_fkey(v);
+      }
+      else key[i] = par_ikey(a->dtype == PAR_I64 ? PAR_I64P(a)[i] : PAR_BOOLP(a)[i]);
     }
-    else key[i] = par_ikey(a->dtype == PAR_I64 ? PAR_I64P(a)[i] : PAR_BOOLP(a)[i]);
   }
   return key;
 }
@@ -382,7 +488,7 @@ static int l_median(lua_State *L) {
   if (key == NULL)
     lua_pushnumber(L, NAN);
   else {
-    par_select_keys(key, n, k, k[0] == k[1] ? 1 : 2);
+    checkstatus(L, multiselect(key, 0, n, k, k[0] == k[1] ? 1 : 2));
     if (n % 2 == 1) lua_pushnumber(L, 0.0 + keyval(a, key[k[0]]));
     else lua_pushnumber(L, (0.0 + keyval(a, key[k[0]]) + keyval(a, key[k[1]])) / 2.0);
   }
@@ -448,10 +554,10 @@ static void quantiles(lua_State *L, const par_array *a, uint64_t *key, const dou
   int64_t *k = PAR_I64P(ks), *sorted = k + 2 * nq;
   double g;
   for (i = 0; i < nq; i++) qplan(n, q[i], isint, &k[2 * i], &k[2 * i + 1], &g);
-  if (par_sort(k, PAR_I64, 2 * nq, sorted) != PAR_OK) luaL_error(L, "not enough memory");
+  checkstatus(L, par_sort(k, PAR_I64, 2 * nq, sorted));
   for (i = 0; i < 2 * nq; i++)            /* distinct ranks */
     if (nk == 0 || sorted[i] != k[nk - 1]) k[nk++] = sorted[i];
-  par_select_keys(key, n, k, nk);
+  checkstatus(L, multiselect(key, 0, n, k, nk));
   for (i = 0; i < nq; i++) {
     qplan(n, q[i], isint, &prev, &next, &g);
     if (isint) res[i] = keyval(a, key[prev]);

@@ -81,9 +81,12 @@ void par_cumsum_i(const void *x, par_dtype dt, int64_t n, int64_t *out);
 
 /* Sorted copy of n elements into out, which must not overlap x (ascending;
 ** NaN last in their original order). The sort is stable for the order '<' (so -0.0 and 0.0 keep their
-** relative order, as every pair of equal values): its result is unique. */
+** relative order, as every pair of equal values): its result is unique.
+** Returns a core status: PAR_INTERRUPTED when par_interrupted() stopped it
+** (out then holds no useful order). */
 int par_sort(const void *x, par_dtype dt, int64_t n, void *out);
-/* The stable sorting permutation, 0-based, into idx[0..n). */
+/* The stable sorting permutation, 0-based, into idx[0..n); returns as
+** par_sort. */
 int par_argsort(const void *x, par_dtype dt, int64_t n, int64_t *idx);
 
 /* Order-preserving keys: a < b exactly when key(a) < key(b) as uint64, for
@@ -106,7 +109,8 @@ static inline int64_t par_iunkey(uint64_t k) { return (int64_t)(k ^ PAR_KEYSIGN)
 /* Rearranges key[0..n) so that key[k[j]] holds the key of rank k[j] for
 ** each of the nk ascending, distinct ranks k[0..nk), smaller keys before it
 ** and larger ones after (like NumPy's partition). Introselect: O(n log nk)
-** expected, O(n log n) at worst. */
+** expected, O(n log n) at worst. Stops early when par_interrupted(): the
+** caller checks that before using the keys. */
 void par_select_keys(uint64_t *key, int64_t n, const int64_t *k, int64_t nk);
 
 /* NumPy's linear interpolation (numpy.lib.function_base._lerp) between a

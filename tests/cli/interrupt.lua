@@ -1,9 +1,10 @@
 -- interrupt.lua: SIGINT sent to a child parlua in the middle of long
--- element-wise operations, reductions, a batch of LAPACK calls and (when
--- they exist) Lua-mode kernels, native kernels and the C compiler building
--- one: the child must stop within MAX_DELAY seconds with status 1 and
--- "interrupted!" on stderr, as lua does, leaving no compiler running; an
--- interrupt caught by pcall must leave the process working.
+-- element-wise operations, reductions, a large sort, a batch of LAPACK
+-- calls and (when they exist) Lua-mode kernels, native kernels and the C
+-- compiler building one: the child must stop within MAX_DELAY seconds
+-- with status 1 and "interrupted!" on stderr, as lua does, leaving no
+-- compiler running; an interrupt caught by pcall must leave the process
+-- working.
 -- In the REPL (through util-linux 'script', as tty.lua) Ctrl-C during a
 -- computation must come back to the prompt.
 -- Run as: parlua tests/cli/interrupt.lua <path of the parlua binary>
@@ -88,6 +89,10 @@ check_stops("element-wise operations", "local a = par.ones(2e7) " .. READY
   .. "while true do a = par.exp(a * 0.5) end")
 check_stops("reductions", "local a = par.ones(3e7) " .. READY
   .. "while true do local s = a:sum() + a:max() end")
+-- one sort of 2e7 elements takes a second or so (640 MB with its scratch): the
+-- serial radix passes must poll the flag
+check_stops("a large 1-D sort", "local a = par.rng(1):random(2e7) " .. READY
+  .. "for k = 1, 1e9 do local s = a:sort() end")
 check_stops("a batch of LAPACK calls", "local A = par.rng(1):random({150, 150}) "
   .. "par.linalg.inv(A) " .. READY .. "for k = 1, 1e9 do A = par.linalg.inv(A) end")
 

@@ -80,6 +80,41 @@ do print("  sort and argsort")
   end
 end
 
+do print("  long arrays: loops run in chunks of 65536 between interrupt polls")
+  -- three chunks and a bit, NaNs and signed zeros on both sides of chunk ends
+  local n, t, ti = 3 * 65536 + 5, {}, {}
+  for i = 1, n do
+    ti[i] = math.floor(rnd() * 5000) - 2500
+    t[i] = ti[i] + 0.0
+  end
+  local nans = {1, 65536, 65537, 131073, n}
+  for _, i in ipairs(nans) do t[i] = nan end
+  for _, i in ipairs{2, 65535, 131072, 131074, n - 1} do t[i] = -0.0 end
+  local x = par.array(t)
+  local s, ix = x:sort(), x:argsort()
+  local m = n - #nans
+  for i = 1, m do
+    assert(T.same(s[i], t[ix[i]]))
+    if i > 1 then assert(s[i - 1] < s[i] or (s[i - 1] == s[i] and ix[i - 1] < ix[i])) end
+  end
+  for k, i in ipairs(nans) do assert(isnan(s[m + k]) and ix[m + k] == i) end
+  -- int64: median and quantiles are the sorted elements (n - 1 = 4 * 49153)
+  local v = par.array(ti)
+  local sv = v:sort()
+  assert(v:median() == sv[(n + 1) // 2] and math.type(v:median()) == "float")
+  assert(same(v:quantile{0.25, 0.75}, {sv[49154] + 0.0, sv[147460] + 0.0}))
+  for i = 2, n do assert(sv[i - 1] <= sv[i]) end
+  -- bool, and 2-D rows longer than a chunk
+  local b = par.gt(v, 0):sort()
+  assert(b[1] == false and b[n] == true and b[n - par.gt(v, 0):count()] == false)
+  local r = par.array{totable(v:slice(1, 70000)), totable(v:slice(70001, 140000))}
+  local rs, ri = r:sort(), r:argsort()
+  for i = 1, 70000 do
+    assert(rs[2][i] == v[70000 + ri[2][i]])
+    if i > 1 then assert(rs[1][i - 1] <= rs[1][i] and rs[2][i - 1] <= rs[2][i]) end
+  end
+end
+
 do print("  median")
   assert(T.same(par.array{3.0, 1.0, 2.0}:median(), 2.0))
   assert(T.same(par.array{4.0, 1.0, 3.0, 2.0}:median(), 2.5))
