@@ -3,48 +3,19 @@
 -- parlua options, the REPL through a pipe and Ctrl-C.
 -- Run as: parlua tests/cli/cli.lua <path of the parlua binary>
 
-local bin = arg[1] or os.getenv("PARLUA_BIN")
-assert(bin, "usage: parlua cli.lua <parlua binary>")
+local T = dofile(arg[0]:match("^(.-)[^/]*$") .. "../lua/common.lua")
+local q, writefile = T.q, T.writefile
+local bin = T.parlua_bin()
 print("testing the parlua program " .. bin)
 
--- Shell quoting of one word.
-local function q (s)
-  return "'" .. string.gsub(s, "'", [['\'']]) .. "'"
-end
-
-local function readfile (name)
-  local f = assert(io.open(name, "rb"))
-  local s = f:read("a")
-  f:close()
-  return s
-end
-
-local function writefile (name, s)
-  local f = assert(io.open(name, "wb"))
-  f:write(s)
-  assert(f:close())
-end
-
-local prog = os.tmpname()    -- a script
-local input = os.tmpname()   -- standard input of the runs
-local out = os.tmpname()
-local err = os.tmpname()
-local dir = os.tmpname()     -- a folder for modules
-assert(os.remove(dir) and os.execute("mkdir " .. q(dir)))
-
--- Environment of every run: no LUA_INIT unless a test sets it.
-local ENV = "env -u LUA_INIT_5_4 -u LUA_INIT "
+local prog = T.tmpname()     -- a script
+local dir = T.tmpdir()       -- a folder for modules
 
 -- Runs "parlua <args>" with 'stdin' (a string, default empty) as standard
--- input and 'env' ("VAR=value ...") in the environment. Returns the exit
--- status, stdout and stderr.
+-- input and 'env' ("VAR=value ...") in the environment, but no LUA_INIT
+-- unless env sets it. Returns the exit status, stdout and stderr.
 local function run (args, stdin, env)
-  writefile(input, stdin or "")
-  local cmd = string.format("%s%s %s %s < %s > %s 2> %s", ENV, env or "",
-                            q(bin), args, q(input), q(out), q(err))
-  local _, how, code = os.execute(cmd)
-  assert(how == "exit", cmd .. " ended by a signal")
-  return code, readfile(out), readfile(err)
+  return T.run(string.format("%s %s %s %s", T.NO_INIT, env or "", q(bin), args), stdin)
 end
 
 -- Asserts that a run succeeds and prints exactly 'expected' on stdout.
@@ -271,29 +242,13 @@ assert(code == 0 and string.find(e, "error calling 'print'", 1, true))
 
 print("testing Ctrl-C")
 -- Runs parlua -e 'chunk' in the background, waits for its first line,
--- sends SIGINT and returns its exit status, its stdout after the first
--- line, and its stderr.
+-- "ready", sends SIGINT and returns its exit status, its stdout after the
+-- first line, and its stderr.
 local function interrupt (chunk, threads)
-  local sh = string.format("%s%s -t %d -e %s 2> %s & pid=$!; echo $pid; wait $pid; echo \"status $?\"",
-                           ENV, q(bin), threads, q(chunk), q(err))
-  local f = assert(io.popen(sh, "r"))
-  local pid = assert(tonumber(f:read("l")))
-  assert(f:read("l") == "ready")
-  assert(os.execute("kill -INT " .. pid))
-  local alive = true
-  for _ = 1, 100 do          -- wait at most 10 s
-    os.execute("sleep 0.1")
-    if not os.execute("kill -0 " .. pid .. " 2> /dev/null") then
-      alive = false
-      break
-    end
-  end
-  if alive then os.execute("kill -KILL " .. pid) end
-  assert(not alive, "SIGINT did not stop parlua")
-  local rest = f:read("a")
-  f:close()
-  local status = tonumber(string.match(rest, "status (%d+)\n$"))
-  return status, string.gsub(rest, "status %d+\n$", ""), readfile(err)
+  local status, delay, so, se = T.interrupt(string.format("%s %s -t %d -e %s", T.NO_INIT,
+                                                          q(bin), threads, q(chunk)))
+  assert(delay <= 10, "SIGINT did not stop parlua")
+  return status, so, se
 end
 
 local status, so, se = interrupt("print('ready') while true do end", 1)
@@ -304,6 +259,6 @@ status, so = interrupt("pcall(function () print('ready') while true do end end) 
 assert(status == 0 and so == "after\n")
 
 
-os.remove(prog); os.remove(input); os.remove(out); os.remove(err)
+os.remove(prog)
 os.remove(dir .. "/clitestmod.lua"); os.remove(dir)
 print("OK")

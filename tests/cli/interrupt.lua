@@ -9,8 +9,9 @@
 -- computation must come back to the prompt.
 -- Run as: parlua tests/cli/interrupt.lua <path of the parlua binary>
 
-local bin = arg[1] or os.getenv("PARLUA_BIN")
-assert(bin, "usage: parlua interrupt.lua <parlua binary>")
+local T = dofile(arg[0]:match("^(.-)[^/]*$") .. "../lua/common.lua")
+local q = T.q
+local bin = T.parlua_bin()
 print("testing SIGINT during computations")
 
 -- Seconds from the signal to the child's exit. Sanitizer builds get more:
@@ -18,19 +19,7 @@ print("testing SIGINT during computations")
 -- loop of 10^10 iterations) at allocation and again at release.
 local MAX_DELAY = os.getenv("PARLUA_SANITIZED") and 5 or 1.5
 
-local function q (s)
-  return "'" .. string.gsub(s, "'", [['\'']]) .. "'"
-end
-
-local function readfile (name)
-  local f = io.open(name, "rb")
-  if not f then return "" end
-  local s = f:read("a")
-  f:close()
-  return s
-end
-
-local err, script = os.tmpname(), os.tmpname()
+local script = T.tmpname()
 
 -- Runs `parlua -t 2 script` in the background, the script being chunk (a
 -- file, so that native kernels find their source) and 'env' ("VAR=value
@@ -38,31 +27,9 @@ local err, script = os.tmpname(), os.tmpname()
 -- starts. Sends SIGINT 0.3 s later and returns the exit status, the delay
 -- between the signal and the exit, stdout after "ready" and stderr.
 local function interrupt (chunk, env)
-  local f = assert(io.open(script, "w"))
-  f:write(chunk)
-  f:close()
-  local sh = string.format("env -u LUA_INIT -u LUA_INIT_5_4 %s %s -t 2 %s 2> %s & "
-    .. "pid=$!; echo $pid; wait $pid; echo \"status $?\"", env or "", q(bin), q(script), q(err))
-  local p = assert(io.popen(sh, "r"))
-  local pid = assert(math.tointeger(tonumber(p:read("l"))))
-  local first = p:read("l")
-  assert(first == "ready", "child did not start: " .. tostring(first) .. " " .. readfile(err))
-  os.execute("sleep 0.3")
-  local t0 = par.clock()
-  assert(os.execute("kill -INT " .. pid))
-  local delay
-  while not delay do
-    os.execute("sleep 0.02")
-    if not os.execute("kill -0 " .. pid .. " 2> /dev/null") then delay = par.clock() - t0 end
-    if par.clock() - t0 > 20 then
-      os.execute("kill -KILL " .. pid)
-      error("SIGINT did not stop: " .. chunk)
-    end
-  end
-  local rest = p:read("a")
-  p:close()
-  local status = math.tointeger(tonumber(rest:match("status (%d+)\n$")))
-  return status, delay, rest:gsub("status %d+\n$", ""), readfile(err)
+  T.writefile(script, chunk)
+  return T.interrupt(string.format("%s %s %s -t 2 %s", T.NO_INIT, env or "", q(bin), q(script)),
+                     0.3)
 end
 
 local failures = {}   -- every case runs; the failures are listed at the end
@@ -116,11 +83,8 @@ if par.preduce then
       .. "par.preduce('+', 1e10, function (i) return math.sin(i) end, {mode = 'native'})")
     -- a compiler that takes 30 s, in an empty cache: SIGINT while it runs
     -- stops parlua and the compiler both
-    local cache, cc = os.tmpname(), os.tmpname()
-    assert(os.remove(cache) and os.execute("mkdir -m 700 " .. q(cache)))
-    local f = assert(io.open(cc, "w"))
-    f:write("#!/bin/sh\nsleep 30 # ", cc, "\nexec cc \"$@\"\n")
-    f:close()
+    local cache, cc = T.tmpdir(), T.tmpname()
+    T.writefile(cc, "#!/bin/sh\nsleep 30 # " .. cc .. "\nexec cc \"$@\"\n")
     assert(os.execute("chmod +x " .. q(cc)))
     check_stops("the compilation of a native kernel", READY
       .. "par.prange(10, function (i) return i + 0.5 end, {mode = 'native'})",
@@ -130,19 +94,19 @@ if par.preduce then
     local pattern = "[" .. cc:sub(1, 1) .. "]" .. cc:sub(2)
     expect(not os.execute("pgrep -f " .. q(pattern) .. " > /dev/null"),
            "the compiler was left running")
-    os.execute("rm -rf " .. q(cache) .. " " .. q(cc))
+    T.rmtree(cache)
+    os.remove(cc)
   else
     print("  (no native kernels here: native case skipped)")
   end
 else
   print("  (no par.preduce yet: kernel cases skipped)")
 end
-os.remove(err)
 os.remove(script)
 
 
 print("testing Ctrl-C during a computation in the REPL")
-if not os.execute("script --version > /dev/null 2>&1") then
+if not T.has_script() then
   print("  ('script' from util-linux not found: REPL case skipped)")
   assert(#failures == 0, #failures .. " interruption cases failed")
   print("OK")
@@ -152,26 +116,15 @@ end
 -- Types into the REPL in a pseudo-terminal: a computation of 8 s, Ctrl-C
 -- after 1 s, then at once a line that prints how long the computation
 -- took: it is read when the prompt is back.
-local home = os.tmpname()
-assert(os.remove(home) and os.execute("mkdir " .. q(home)))
-local out = home .. "/transcript"
-local steps = {
+local home = T.tmpdir()
+local t = T.terminal(q(bin) .. " -t 2", {0.3,
   "x = par.ones(1e7) t0 = par.clock() while par.clock() - t0 < 8 do x = par.exp(x * 0.5) end"
     .. " print('finished')\n",
   1.0, "\3", 0.05,
   "print(string.format('back after %.2f', par.clock() - t0))\n", 1.5,
   "\4",
-}
-local sh = {"sleep 0.3"}
-for _, s in ipairs(steps) do
-  sh[#sh + 1] = type(s) == "number" and "sleep " .. s or "printf '%s' " .. q(s)
-end
-local cmd = string.format("(%s) | env -u LUA_INIT_5_4 -u LUA_INIT HOME=%s TERM=dumb "
-  .. "INPUTRC=/dev/null timeout 30 script -qec %s /dev/null > %s 2>&1",
-  table.concat(sh, "; "), q(home), q(q(bin) .. " -t 2"), q(out))
-os.execute(cmd)
-local t = readfile(out):gsub("\r", "")
-os.execute("rm -rf " .. q(home))
+}, "HOME=" .. q(home) .. " TERM=dumb INPUTRC=/dev/null"):gsub("\r", "")
+T.rmtree(home)
 local back = tonumber(t:match("\nback after ([%d.]+)\n"))
 expect(t:find("interrupted!", 1, true) and not t:find("\nfinished\n", 1, true) and back,
        "REPL transcript:\n" .. t)

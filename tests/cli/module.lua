@@ -1,13 +1,13 @@
 -- The par module in a stock lua5.4 (`lua5.4 -l par`), found through
 -- LUA_CPATH in the build folder: the same module as inside parlua.
 print("testing par.so in lua5.4")
+local T = dofile(arg[0]:match("^(.-)[^/]*$") .. "../lua/common.lua")
 local build = assert(os.getenv("PARLUA_BUILD"), "PARLUA_BUILD not set")
 
 local function lua54(code)
-  local cmd = string.format("LUA_CPATH='%s/?.so' LUA_INIT= lua5.4 -l par -e %q 2>&1", build, code)
-  local p = assert(io.popen(cmd))
-  local out = p:read("a")
-  return p:close(), out
+  local status, out = T.run(string.format("LUA_CPATH=%s LUA_INIT= lua5.4 -l par -e %s 2>&1",
+                                          T.q(build .. "/?.so"), T.q(code)))
+  return status == 0, out
 end
 
 if not os.execute("command -v lua5.4 >/dev/null") then

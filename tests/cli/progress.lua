@@ -6,11 +6,12 @@
 -- dumb, or for a short kernel; Ctrl-C leaves a clean line for the error.
 -- Run as: parlua tests/cli/progress.lua <path of the parlua binary>
 
-local bin = arg[1] or os.getenv("PARLUA_BIN")
-assert(bin, "usage: parlua progress.lua <parlua binary>")
+local T = dofile(arg[0]:match("^(.-)[^/]*$") .. "../lua/common.lua")
+local q = T.q
+local bin = T.parlua_bin()
 print("testing the progress bar in a terminal")
 
-if not os.execute("script --version > /dev/null 2>&1") then
+if not T.has_script() then
   print("  ('script' from util-linux not found: test skipped)")
   print("OK")
   return
@@ -18,27 +19,12 @@ end
 
 local COLS = 72
 
-local function q (s)
-  return "'" .. string.gsub(s, "'", [['\'']]) .. "'"
-end
-
-local function readfile (name)
-  local f = io.open(name, "rb")
-  if not f then return "" end
-  local s = f:read("a")
-  f:close()
-  return s
-end
-
 -- The kernel: `parlua kernel.lua n lua d` runs a Lua-mode prange of n
 -- iterations, iteration i waiting until i/n of d seconds have passed (so
 -- that it lasts d seconds however busy the machine is); `n jit d` the same
 -- as a par.jit function in Lua mode with 4 parallel loops of n/4; `0
 -- native d` a native preduce of about d seconds (n found by a test run).
-local kernel, out, err = os.tmpname(), os.tmpname(), os.tmpname()
-do
-  local f = assert(io.open(kernel, "w"))
-  f:write([[
+local kernel = T.writefile(T.tmpname(), [[
 local n, mode, d = math.tointeger(tonumber(arg[1])), arg[2], tonumber(arg[3])
 local function sin (i) return math.sin(i) end
 if mode == "native" then
@@ -72,8 +58,7 @@ else
 end
 print(string.format("result %.17g time %.3f", r, par.clock() - t0))
 ]])
-  f:close()
-end
+local err = T.tmpname()
 
 -- Runs the kernel with 'args' on 2 threads in a terminal of COLS columns,
 -- stderr going to 'redirect' if given; 'ctrlc': seconds after which Ctrl-C
@@ -81,11 +66,7 @@ end
 local function run (args, term, redirect, ctrlc)
   local cmd = string.format("stty cols %d; exec %s -t 2 %s %s%s", COLS, q(bin), q(kernel),
                             args, redirect and " 2> " .. q(redirect) or "")
-  local input = ctrlc and string.format("(sleep %.2f; printf '\\3'; sleep 0.5) |", ctrlc) or ""
-  local _, _, code = os.execute(string.format(
-    "%s env -u LUA_INIT -u LUA_INIT_5_4 TERM=%s script -qec %s /dev/null %s> %s 2>&1",
-    input, term, q(cmd), ctrlc and "" or "< /dev/null ", q(out)))
-  return readfile(out), code
+  return T.terminal(cmd, ctrlc and {ctrlc, "\3", 0.5}, "TERM=" .. term)
 end
 
 -- The frames drawn: the text of each "\r...ESC[K".
@@ -181,7 +162,7 @@ end
 do
   local t = run("49152 lua 0.6", "xterm", err)
   assert(string.find(t, "result 1207984128 "), t)
-  assert(not string.find(t, "it/s") and readfile(err) == "", t .. readfile(err))
+  assert(not string.find(t, "it/s") and T.slurp(err) == "", t .. T.slurp(err))
   t = run("49152 lua 0.6", "dumb")
   assert(string.find(t, "result 1207984128 ") and not string.find(t, "it/s"), t)
   t = run("2048 lua 0", "xterm")
@@ -221,6 +202,5 @@ else
 end
 
 os.remove(kernel)
-os.remove(out)
 os.remove(err)
 print("OK")

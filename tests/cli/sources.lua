@@ -3,25 +3,14 @@
 -- against the bytecode (a file edited after loading is not used).
 -- Run as: parlua tests/cli/sources.lua <path of the parlua binary>
 
-local T = dofile((arg[0]:gsub("cli/sources%.lua$", "lua/common.lua")))
-local bin = arg[1] or os.getenv("PARLUA_BIN")
-assert(bin, "usage: parlua sources.lua <parlua binary>")
+local T = dofile(arg[0]:match("^(.-)[^/]*$") .. "../lua/common.lua")
+local bin = T.parlua_bin()
 print("testing kernel sources")
-
-local function q (s)
-  return "'" .. string.gsub(s, "'", [['\'']]) .. "'"
-end
-
-local input, out = T.tmpname(".lua"), T.tmpname(".out")
 
 -- Runs parlua with 'args' and 'stdin'; returns stdout+stderr and the status.
 local function run (args, stdin)
-  local f = assert(io.open(input, "wb"))
-  f:write(stdin or "")
-  f:close()
-  local _, _, code = os.execute(string.format("env -u LUA_INIT_5_4 -u LUA_INIT %s %s < %s > %s 2>&1",
-    q(bin), args, q(input), q(out)))
-  return T.slurp(out), code
+  local code, o = T.run(string.format("%s %s %s 2>&1", T.NO_INIT, T.q(bin), args), stdin)
+  return o, code
 end
 
 local function expect (o, code, pattern)
@@ -87,6 +76,4 @@ expect(o, code, "not native: the source file '[^']*' has changed since the funct
 expect(o, code, "not native: the source of chunk 'named' is not available")
 expect(o, code, "native: yes")
 os.remove(path)
-os.remove(input)
-os.remove(out)
 print("OK")

@@ -3,53 +3,32 @@
 -- the history file ~/.parlua_history.
 -- Run as: parlua tests/cli/tty.lua <path of the parlua binary>
 
-local bin = arg[1] or os.getenv("PARLUA_BIN")
-assert(bin, "usage: parlua tty.lua <parlua binary>")
+local T = dofile(arg[0]:match("^(.-)[^/]*$") .. "../lua/common.lua")
+local q = T.q
+local bin = T.parlua_bin()
 print("testing the parlua REPL in a terminal")
 
-if not os.execute("script --version > /dev/null 2>&1") then
+if not T.has_script() then
   print("  ('script' from util-linux not found: test skipped)")
   print("OK")
   return
 end
 
-local function q (s)
-  return "'" .. string.gsub(s, "'", [['\'']]) .. "'"
-end
-
-local function readfile (name)
-  local f = io.open(name, "rb")
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
-  return s
-end
-
-local home = os.tmpname()
-assert(os.remove(home) and os.execute("mkdir " .. q(home)))
-local out = home .. "/transcript"
+local home = T.tmpdir()
 local histfile = home .. "/.parlua_history"
 
 local CTRL_C, CTRL_D, CTRL_P = "\3", "\4", "\16"
 
--- Types 'steps' into parlua running in a pseudo-terminal: a string is
--- typed, a number waits that many seconds. Returns the transcript with
--- carriage returns removed, and parlua's exit status as the shell inside
--- the terminal saw it (script's own status also reflects how it ended the
--- session). 'env' replaces HOME.
+-- Types 'steps' into parlua running in a pseudo-terminal (T.terminal).
+-- Returns the transcript with carriage returns removed, and parlua's exit
+-- status as the shell inside the terminal saw it (script's own status also
+-- reflects how it ended the session). 'env' replaces HOME.
 local function session (steps, env)
-  local sh = {"sleep 0.3"}
-  for _, s in ipairs(steps) do
-    sh[#sh + 1] = type(s) == "number" and "sleep " .. s or "printf '%s' " .. q(s)
-  end
-  sh[#sh + 1] = "sleep 1"  -- time to exit before script sees the end of input
-  local cmd = string.format(
-    "(%s) | env -u LUA_INIT_5_4 -u LUA_INIT %s TERM=dumb INPUTRC=/dev/null " ..
-    "script -qec %s /dev/null > %s 2>&1",
-    table.concat(sh, "; "), env or "HOME=" .. q(home),
-    q(q(bin) .. '; echo "[exit $?]"'), q(out))
-  os.execute(cmd)
-  local t = string.gsub(readfile(out) or "", "\r", "")
+  local typed = table.move(steps, 1, #steps, 2, {0.3})
+  typed[#typed + 1] = 1  -- time to exit before script sees the end of input
+  local t = T.terminal(q(bin) .. '; echo "[exit $?]"', typed,
+                       (env or "HOME=" .. q(home)) .. " TERM=dumb INPUTRC=/dev/null")
+  t = string.gsub(t, "\r", "")
   return t, tonumber(string.match(t, "%[exit (%d+)%]"))
 end
 
@@ -81,7 +60,7 @@ assert(string.find(t, "\n2\n", 1, true), t)
 assert(not string.find(t, "abcprint") and not string.find(t, "expected near"), t)
 
 print("testing the history file")
-local h = assert(readfile(histfile), "no history file written")
+local h = assert(T.readfile(histfile), "no history file written")
 for _, line in ipairs{"x = 41", "print(x + 1)", "for i = 1, 2 do\nprint(i * 10)\nend",
                       "print('fresh')", "while true do end", "print('back')", "1 + 1"} do
   assert(string.find(h, line, 1, true), line)
@@ -101,5 +80,5 @@ assert(string.find(t, "\n10\n20\n", 1, true), t)
 t = session({"print('nohome')\n", 0.2, CTRL_D}, "-u HOME")
 assert(string.find(t, "\nnohome\n", 1, true), t)
 
-os.execute("rm -rf " .. q(home))
+T.rmtree(home)
 print("OK")

@@ -15,19 +15,7 @@ local function path(suffix)
   return tmp .. suffix
 end
 
-local function writefile(p, s)
-  local f = assert(io.open(p, "wb"))
-  f:write(s)
-  f:close()
-  return p
-end
-
-local function readfile(p)
-  local f = assert(io.open(p, "rb"))
-  local s = f:read("a")
-  f:close()
-  return s
-end
+local writefile, readfile = T.writefile, T.slurp
 
 -- same shape, dtype and bits
 local function identical(a, b)
@@ -197,20 +185,11 @@ do
 end
 
 -- Files written by NumPy, and ours read by NumPy.
-local python = "/usr/bin/python3"
-local function run_python(code)
-  local script = writefile(path(".py"), code)
-  local f = assert(io.popen(python .. " " .. script .. " 2>&1"))
-  local out = f:read("a")
-  local ok = f:close()
-  return ok, out
-end
-
-if not os.execute(python .. " -c 'import numpy' 2>/dev/null") then
-  print("  (no " .. python .. " with numpy: NumPy interoperability skipped)")
+if not T.has_numpy() then
+  print("  (no " .. T.PYTHON .. " with numpy: NumPy interoperability skipped)")
 else
   print("  files written by NumPy")
-  local ok, out = run_python(([==[
+  T.python(([==[
 import numpy as np
 from numpy.lib import format as F
 p = %q
@@ -240,7 +219,6 @@ with open(p + "_v3.npy", "wb") as f: F.write_array(f, x, version=(3, 0))
 np.savetxt(p + "_np.csv", np.array([[0.1, 1/3], [-1e-300, 7]]), delimiter=",")
 np.savetxt(p + "_np.txt", x[:2])
 ]==]):format(tmp))
-  assert(ok, out)
   for _, s in ipairs{"_f8", "_i8", "_b1", "_f4", "_i4", "_i2", "_i1", "_u1", "_u2", "_u4", "_u8",
                      "_be", "_bei", "_fortran", "_fortranb", "_0d", "_empty", "_3d", "_c16",
                      "_v2", "_v3"} do
@@ -282,7 +260,7 @@ np.savetxt(p + "_np.txt", x[:2])
     f[2]:save(path(f[1] .. ".npy"))
     f[2]:savetxt(path(f[1] .. ".csv"))
   end
-  ok, out = run_python(([==[
+  local out = T.python(([==[
 import numpy as np, io, warnings
 warnings.simplefilter("ignore")      # loadtxt warns about the empty file
 p = %q
@@ -307,7 +285,7 @@ for k, want in expect.items():
     assert np.array_equal(txt, want.astype(float), equal_nan=True), k
 print("numpy ok")
 ]==]):format(tmp))
-  assert(ok and out == "numpy ok\n", out)
+  assert(out == "numpy ok\n", out)
 end
 
 print("OK")

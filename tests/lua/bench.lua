@@ -3,133 +3,7 @@ print("testing par.bench")
 local T = require "common"
 local bench = require "par.bench"
 
-local function writefile(path, text)
-  local f = assert(io.open(path, "w"))
-  f:write(text)
-  f:close()
-end
-
-----------------------------------------------------------------------------
--- A small JSON parser (recursive descent), strict enough to reject
--- malformed text: one value, nothing after it.
-----------------------------------------------------------------------------
-local json_null = setmetatable({}, {__name = "null"})
-
-local function json_decode(s)
-  local pos = 1
-  local value
-  local function fail(what) error(string.format("JSON: %s at %d", what, pos), 0) end
-  local function skip() pos = s:find("[^ \t\r\n]", pos) or #s + 1 end
-  local function expect(c)
-    skip()
-    if s:sub(pos, pos) ~= c then fail("'" .. c .. "' expected") end
-    pos = pos + 1
-  end
-  local function str()
-    expect('"')
-    local out = {}
-    while true do
-      local c = s:sub(pos, pos)
-      if c == "" then fail("unfinished string") end
-      pos = pos + 1
-      if c == '"' then return table.concat(out) end
-      if c:byte() < 32 then fail("control character in string") end
-      if c == "\\" then
-        local e = s:sub(pos, pos)
-        pos = pos + 1
-        local simple = ({['"'] = '"', ["\\"] = "\\", ["/"] = "/", b = "\b", f = "\f",
-                         n = "\n", r = "\r", t = "\t"})[e]
-        if simple then
-          c = simple
-        elseif e == "u" and s:sub(pos, pos + 3):find("^%x%x%x%x$") then
-          c = utf8.char(tonumber(s:sub(pos, pos + 3), 16))
-          pos = pos + 4
-        else
-          fail("bad escape")
-        end
-      end
-      out[#out + 1] = c
-    end
-  end
-  local function list(open, close, item)
-    expect(open)
-    local t = {}
-    skip()
-    if s:sub(pos, pos) == close then pos = pos + 1 return t end
-    repeat
-      item(t)
-      skip()
-      local c = s:sub(pos, pos)
-      pos = pos + 1
-      if c == close then return t end
-      if c ~= "," then fail("',' or '" .. close .. "' expected") end
-    until false
-  end
-  function value()
-    skip()
-    local c = s:sub(pos, pos)
-    if c == "{" then
-      return list("{", "}", function(t)
-        skip()
-        local k = str()
-        expect(":")
-        t[k] = value()
-      end)
-    elseif c == "[" then
-      return list("[", "]", function(t) t[#t + 1] = value() end)
-    elseif c == '"' then
-      return str()
-    end
-    for word, v in pairs{["true"] = true, ["false"] = false, null = json_null} do
-      if s:sub(pos, pos + #word - 1) == word then
-        pos = pos + #word
-        return v
-      end
-    end
-    local num = s:match("^-?%d+%.?%d*[eE]?[-+]?%d*", pos)
-    if not num or num == "" or not tonumber(num) then fail("value expected") end
-    pos = pos + #num
-    return num:find("[.eE]") and tonumber(num) or math.tointeger(tonumber(num))
-  end
-  local v = value()
-  skip()
-  if pos <= #s then fail("text after the value") end
-  return v
-end
-
--- RFC 4180 CSV: a list of records, each a list of fields.
-local function csv_decode(s)
-  local records, fields, pos = {}, {}, 1
-  while pos <= #s do
-    local field
-    if s:sub(pos, pos) == '"' then
-      local parts = {}
-      pos = pos + 1
-      while true do
-        local q = assert(s:find('"', pos, true), "unfinished quoted field")
-        parts[#parts + 1] = s:sub(pos, q - 1)
-        pos = q + 1
-        if s:sub(pos, pos) ~= '"' then break end
-        parts[#parts + 1] = '"'
-        pos = pos + 1
-      end
-      field = table.concat(parts)
-    else
-      field = s:match('^[^,\r\n"]*', pos)
-      pos = pos + #field
-    end
-    fields[#fields + 1] = field
-    local sep = s:sub(pos, pos)
-    if sep == "," then
-      pos = pos + 1
-    else
-      assert(sep == "\n" or sep == "\r", "bad character after a field: " .. sep)
-      pos = s:find("\n", pos, true) + 1
-      records[#records + 1], fields = fields, {}
-    end
-  end
-  return records
-end
+local json_decode, csv_decode, json_null = T.json_decode, T.csv_decode, T.json_null
 
 -- the test parsers themselves
 do
@@ -311,8 +185,7 @@ end
 
 -- default file names in the 'out' folder, and the speed-up plot
 do
-  local dir = T.tmpname("")
-  assert(os.execute("mkdir " .. dir))
+  local dir = T.tmpdir()
   local png = dir .. "/speedup.png"
   local q = bench.run(batch, {threads = {1, 2}, repeats = 1, out = dir, quiet = true, plot = png})
   local stamp = "%d%d%d%d%d%d%d%d%-%d%d%d%d%d%d"
@@ -344,10 +217,10 @@ end
 -- batch files and the command line
 ----------------------------------------------------------------------------
 local plainfile, selffile = T.tmpname(".lua"), T.tmpname(".lua")
-writefile(plainfile, [[
+T.writefile(plainfile, [[
 return {name = "plain", cases = {{name = "one", run = function() return 1 end}}}
 ]])
-writefile(selffile, [[
+T.writefile(selffile, [[
 return require("par.bench").batch{name = "self", repeats = 2,
   cases = {{name = "two", run = function() return 2 end}}}
 ]])
@@ -373,14 +246,12 @@ end
 -- a self-running batch file run as a script
 do
   local cmd = string.format("%s %s --threads 1 --no-save 2>&1", os.getenv("PARLUA_BIN"), selffile)
-  local p = assert(io.popen(cmd, "r"))
-  local out = p:read("a")
-  assert(p:close(), out)
+  local status, out = T.run(cmd)
+  assert(status == 0, out)
   assert(out:find("bench 'self'", 1, true) and out:find("\ntwo +1 ", 1, false), out)
   cmd = string.format("%s %s --threads 0 2>&1", os.getenv("PARLUA_BIN"), selffile)
-  p = assert(io.popen(cmd, "r"))
-  out = p:read("a")
-  assert(not p:close() and out:find("option '--threads' expects a list", 1, true), out)
+  status, out = T.run(cmd)
+  assert(status ~= 0 and out:find("option '--threads' expects a list", 1, true), out)
 end
 os.remove(plainfile)
 os.remove(selffile)
@@ -425,9 +296,9 @@ T.checkerror("par.bench: unknown option 'thread'", run, {name = "b", cases = {ok
 T.checkerror("par.bench: cannot load batch: ", run, "/nonexistent/batch.lua")
 do
   local bad = T.tmpname(".lua")
-  writefile(bad, "return {name = 'b', cases = {}}}")
+  T.writefile(bad, "return {name = 'b', cases = {}}}")
   T.checkerror("par.bench: cannot load batch: ", run, bad)
-  writefile(bad, "error('boom in file')")
+  T.writefile(bad, "error('boom in file')")
   T.checkerror("par.bench: error loading batch '" .. bad .. "': ", run, bad)
   os.remove(bad)
 end

@@ -23,11 +23,8 @@ end
 local tmpfiles = {}
 
 local function tmpfile (bytes)
-  local name = T.tmpname()
+  local name = T.writefile(T.tmpname(), bytes)
   tmpfiles[#tmpfiles + 1] = name
-  local f = assert(io.open(name, "wb"))
-  f:write(bytes)
-  f:close()
   return name
 end
 
@@ -345,16 +342,10 @@ if bin then
     {"-e 'local a = par.zeros(1e5) local b = par.zeros(2e5)'", 1, "not enough memory",
      "PARLUA_MAX_MEMORY=1M"},
   }
-  local err = T.tmpname()
-  tmpfiles[#tmpfiles + 1] = err
   for _, c in ipairs(cli) do
-    local cmd = string.format("env -u LUA_INIT -u LUA_INIT_5_4 %s '%s' %s </dev/null >/dev/null 2>%s",
-                              c[4] or "", bin, c[1], err)
+    local cmd = string.format("%s %s %s %s", T.NO_INIT, c[4] or "", T.q(bin), c[1])
     case(c[3], function ()
-      local _, _, status = os.execute(cmd)
-      local f = assert(io.open(err))
-      local text = f:read("a")
-      f:close()
+      local status, _, text = T.run(cmd)
       if status ~= c[2] then return "status " .. tostring(status) .. ": " .. text end
       error(text, 0)
     end)

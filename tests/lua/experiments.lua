@@ -7,27 +7,12 @@ local T = require "common"
 
 local bin = assert(os.getenv("PARLUA_BIN"), "PARLUA_BIN is not set")
 local root = arg[0]:match("^(.*)/tests/lua/[^/]*$") or "."
-local python = "/usr/bin/python3"
 local threads = par.threads()
-
-local function shquote(s)
-  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
-end
-
-local function readfile(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
-  return s
-end
+local readfile = T.readfile
 
 -- A fresh folder, removed when the script ends, also on error.
-local tmpdir = io.popen("mktemp -d"):read("l")
-assert(tmpdir and tmpdir:match("^/"), "mktemp -d failed")
-local _ <close> = setmetatable({}, {__close = function()
-  os.execute("rm -rf " .. shquote(tmpdir))
-end})
+local tmpdir = T.tmpdir()
+local _ <close> = setmetatable({}, {__close = function() T.rmtree(tmpdir) end})
 
 -- Runs 'script' (a path under scripts/) with arguments in a child parlua
 -- on 't' threads; opts: cwd, env (a prefix such as "SEED_SCALE=0.01"),
@@ -39,14 +24,10 @@ local function run(t, script, args, opts)
   if opts.here then cwd, path = path:match("^(.*)/([^/]*)$") end
   local words = {bin, "-t", t, path}
   for _, a in ipairs(args or {}) do words[#words + 1] = a end
-  for i, w in ipairs(words) do words[i] = shquote(w) end
-  local errf = tmpdir .. "/stderr"
-  local cmd = string.format("cd %s && %s %s 2>%s", shquote(cwd),
-    opts.env or "", table.concat(words, " "), shquote(errf))
-  local p = assert(io.popen(cmd, "r"))
-  local out = p:read("a")
-  local ok = p:close()
-  return ok == true, out, readfile(errf) or "", cmd
+  for i, w in ipairs(words) do words[i] = T.q(w) end
+  local cmd = string.format("cd %s && %s %s", T.q(cwd), opts.env or "", table.concat(words, " "))
+  local status, out, err = T.run(cmd)
+  return status == 0, out, err, cmd
 end
 
 -- As run, but the script must succeed; returns its stdout.
@@ -56,22 +37,9 @@ local function must(t, script, args, opts)
   return out
 end
 
-local has_numpy = os.execute(python .. " -c 'import numpy' >/dev/null 2>&1") == true
+local has_numpy = T.has_numpy()
 if not has_numpy then print("(numpy not found: comparisons with NumPy skipped)") end
-
--- Runs Python 'code' with the arguments; returns its stdout.
-local function py(code, ...)
-  local src = tmpdir .. "/ref.py"
-  local f = assert(io.open(src, "w"))
-  f:write(code)
-  f:close()
-  local words = {python, src, ...}
-  for i, w in ipairs(words) do words[i] = shquote(w) end
-  local p = assert(io.popen(table.concat(words, " ") .. " 2>&1", "r"))
-  local out = p:read("a")
-  assert(p:close(), "python failed:\n" .. out)
-  return out
-end
+local py = T.python
 
 local function num(s, what)
   local v = tonumber(s)
@@ -307,115 +275,7 @@ end
 
 print("testing the bench batch")
 do
-  -- RFC 4180 CSV: a list of records, each a list of fields.
-  local function parsecsv(s)
-    local rows, row, field, i, n = {}, {}, {}, 1, #s
-    local quoted = false
-    while i <= n do
-      local c = s:sub(i, i)
-      if quoted then
-        if c == '"' and s:sub(i + 1, i + 1) == '"' then field[#field + 1] = '"'; i = i + 1
-        elseif c == '"' then quoted = false
-        else field[#field + 1] = c end
-      elseif c == '"' then quoted = true
-      elseif c == "," then row[#row + 1] = table.concat(field); field = {}
-      elseif c == "\n" then
-        row[#row + 1] = table.concat(field)
-        rows[#rows + 1], row, field = row, {}, {}
-      elseif c ~= "\r" then field[#field + 1] = c end
-      i = i + 1
-    end
-    assert(not quoted and #field == 0 and #row == 0, "CSV ends inside a record")
-    return rows
-  end
-
-  -- A JSON parser for the test: objects as tables, arrays as lists,
-  -- null as json_null; raises on malformed text.
-  local json_null = setmetatable({}, {__tostring = function() return "null" end})
-  local function parsejson(s)
-    local pos = 1
-    local value
-    local function ws() pos = s:find("[^ \t\r\n]", pos) or #s + 1 end
-    local function expect(c)
-      ws()
-      if s:sub(pos, pos) ~= c then
-        error(string.format("JSON: '%s' expected at byte %d", c, pos), 0)
-      end
-      pos = pos + 1
-    end
-    local function str()
-      expect('"')
-      local out = {}
-      while true do
-        local c = s:sub(pos, pos)
-        if c == "" then error("JSON: unterminated string", 0) end
-        pos = pos + 1
-        if c == '"' then return table.concat(out) end
-        if c == "\\" then
-          local e = s:sub(pos, pos)
-          pos = pos + 1
-          if e == "u" then
-            out[#out + 1] = utf8.char(tonumber(s:sub(pos, pos + 3), 16))
-            pos = pos + 4
-          else
-            out[#out + 1] = ({b = "\b", f = "\f", n = "\n", r = "\r", t = "\t"})[e] or e
-          end
-        else
-          out[#out + 1] = c
-        end
-      end
-    end
-    function value()
-      ws()
-      local c = s:sub(pos, pos)
-      if c == "{" then
-        pos = pos + 1
-        local t = {}
-        ws()
-        if s:sub(pos, pos) == "}" then pos = pos + 1; return t end
-        repeat
-          local k = str()
-          expect(":")
-          t[k] = value()
-          ws()
-          c = s:sub(pos, pos)
-          pos = pos + 1
-        until c ~= ","
-        if c ~= "}" then error("JSON: '}' expected at byte " .. pos - 1, 0) end
-        return t
-      elseif c == "[" then
-        pos = pos + 1
-        local t = {}
-        ws()
-        if s:sub(pos, pos) == "]" then pos = pos + 1; return t end
-        repeat
-          t[#t + 1] = value()
-          ws()
-          c = s:sub(pos, pos)
-          pos = pos + 1
-        until c ~= ","
-        if c ~= "]" then error("JSON: ']' expected at byte " .. pos - 1, 0) end
-        return t
-      elseif c == '"' then return str()
-      end
-      for word, v in pairs{["true"] = true, ["false"] = false, null = json_null} do
-        if s:sub(pos, pos + #word - 1) == word then
-          pos = pos + #word
-          return v
-        end
-      end
-      local text = s:match("^-?%d+%.?%d*[eE]?[-+]?%d*", pos)
-      if not text or text == "" or not tonumber(text) then
-        error("JSON: unexpected text at byte " .. pos, 0)
-      end
-      pos = pos + #text
-      return math.tointeger(text) or tonumber(text)
-    end
-    local v = value()
-    ws()
-    if pos <= #s then error("JSON: trailing text at byte " .. pos, 0) end
-    return v
-  end
+  local parsecsv, parsejson, json_null = T.csv_decode, T.json_decode, T.json_null
 
   -- the test's parsers on known text
   assert(#parsecsv('a,"b,""c"""\n1,2\n')[1] == 2 and parsecsv('a,"b,""c"""\n')[1][2] == 'b,"c"')

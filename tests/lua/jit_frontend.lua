@@ -17,11 +17,7 @@ local lexer = require "par.jit.lexer"
 local parser = require "par.jit.parser"
 local ast_print = require "par.jit.ast_print"
 
-local seed = 12345
-local function rnd (n)   -- 1..n, a fixed sequence
-  seed = seed * 6364136223846793005 + 1442695040888963407
-  return (seed >> 33) % n + 1
-end
+local rnd = T.lcg(12345)   -- rnd(n): 1..n, a fixed sequence
 local function pick (t) return t[rnd(#t)] end
 
 local function parse (src, name, isfile)
@@ -91,14 +87,6 @@ local function round_trip (src, name, isfile)
   assert(load(text, "=reprint"))
   return ast, text
 end
-
-local function readfile (path)
-  local f = assert(io.open(path, "rb"))
-  local s = f:read("a")
-  f:close()
-  return s
-end
-
 
 do print("  modules: no globals beyond the standard library")
   local std = {}
@@ -369,7 +357,7 @@ do print("  round trips: repository files, generated programs")
   local find = io.popen("find '" .. root .. "/scripts' '" .. root .. "/lua' '" .. root
     .. "/tests' -name '*.lua' 2>/dev/null | sort")
   for path in find:lines() do
-    local text = readfile(path)   -- read once: other files are being edited
+    local text = T.slurp(path)   -- read once: other files are being edited
     local ok, lerr = load(text:gsub("^#[^\n]*", "", 1), "@" .. path)   -- as loadfile
     local ast, errs = parser.parse(text, "@" .. path, true)
     if ok then

@@ -15,18 +15,7 @@ local function with(t)
   return o
 end
 
--- all elements of an array as a table
-local function flat(a)
-  local t = {}
-  if a.ndim == 1 then
-    for i = 1, #a do t[i] = a[i] end
-  else
-    for i = 1, a.shape[1] do
-      for j = 1, a.shape[2] do t[#t + 1] = a:get(i, j) end
-    end
-  end
-  return t
-end
+local flat = T.flat
 
 -- arrays (or numbers) with the same dtype, shape and bits
 local function same(a, b, what)
@@ -379,14 +368,10 @@ print("--no-jit and Ctrl-C (child processes)")
 do
   local bin = os.getenv("PARLUA_BIN")
   if bin then
-    local function q(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
-    local err = os.tmpname()
-    local ok = os.execute(q(bin) .. " --no-jit -e " ..
-      q("par.prange(2, function() end, {mode = 'native'})") .. " 2>" .. q(err))
-    local f = assert(io.open(err))
-    local text = f:read("a")
-    f:close()
-    assert(not ok and text:find("native mode requested but --no-jit is set", 1, true), text)
+    local q = T.q
+    local status, _, text = T.run(q(bin) .. " --no-jit -e " ..
+      q("par.prange(2, function() end, {mode = 'native'})"))
+    assert(status ~= 0 and text:find("native mode requested but --no-jit is set", 1, true), text)
 
     -- under ThreadSanitizer a signal waits for an intercepted call, which
     -- a pure Lua loop never makes: these cases would hang there
@@ -397,12 +382,8 @@ do
       -- when it runs, sends SIGINT, and returns stdout, stderr, the status
       -- and the seconds from SIGINT to exit.
       local function interrupt(code, nthreads)
-        local mark, out = os.tmpname(), os.tmpname()
-        os.remove(mark)
-        local script = os.tmpname()
-        f = assert(io.open(script, "w"))
-        f:write("MARK = ", string.format("%q", mark), "\n", code)
-        f:close()
+        local mark, out, err = T.tmpname(""), T.tmpname(), T.tmpname()
+        local script = T.writefile(T.tmpname(), string.format("MARK = %q\n", mark) .. code)
         local sh = table.concat({
           q(bin) .. " -t " .. nthreads .. " " .. q(script) .. " >" .. q(out) .. " 2>" .. q(err) .. " &",
           "pid=$!",
@@ -416,16 +397,9 @@ do
         local p = assert(io.popen("sh -c " .. q(sh)))
         local st, ms = p:read("n", "n")
         p:close()
-        local function slurp(name)
-          local h = assert(io.open(name))
-          local s = h:read("a")
-          h:close()
-          os.remove(name)
-          return s
-        end
-        os.remove(mark)
-        os.remove(script)
-        return slurp(out), slurp(err), st, ms / 1000
+        local o, e = T.slurp(out), T.slurp(err)
+        for _, name in ipairs{mark, script, out, err} do os.remove(name) end
+        return o, e, st, ms / 1000
       end
       local spin = "function() io.open(MARK, 'w'):close() while true do end end"
       local out, text, st, secs = interrupt("par.prange(2, " .. spin .. ", {mode = 'lua'})", 2)
@@ -437,7 +411,6 @@ do
                                 "print(par.preduce('+', 3000, function(i) return i end))", 2)
       assert(st == 0 and out:find("^false\t[^\n]*interrupted!\n4501500\n"), out .. text)
     end
-    os.remove(err)
   end
 end
 

@@ -488,10 +488,6 @@ end
 -- NumPy cross-check (skipped without /usr/bin/python3 and numpy)
 -- =======================================================
 
-local function hasnumpy()
-  return os.execute("/usr/bin/python3 -c 'import numpy' >/dev/null 2>&1") == true
-end
-
 local function writematrix(path, a)
   local f = assert(io.open(path, "w"))
   for i = 1, #a do
@@ -532,21 +528,16 @@ local function vclose(a, b, tol)
   end
 end
 
-if hasnumpy() then print("testing against NumPy")
+if T.has_numpy() then print("testing against NumPy")
   local n = 12
   local a, b = randtab(n, n), {}
   for i = 1, n do b[i] = rand() end
-  local pa, pb, ps = T.tmpname(".txt"), T.tmpname(".txt"), T.tmpname(".py")
+  local pa, pb = T.tmpname(".txt"), T.tmpname(".txt")
   writematrix(pa, a)
   writematrix(pb, build(n, 1, function(i) return b[i] end))
-  local f = assert(io.open(ps, "w"))
-  f:write(numpy_script)
-  f:close()
-  local p = assert(io.popen("/usr/bin/python3 " .. ps .. " " .. pa .. " " .. pb))
-  local lines = {}
-  for line in p:lines() do lines[#lines + 1] = numbers(line) end
-  assert(p:close())
-  os.remove(pa); os.remove(pb); os.remove(ps)
+  local out, lines = T.python(numpy_script, pa, pb), {}
+  for line in out:gmatch("([^\n]*)\n") do lines[#lines + 1] = numbers(line) end
+  os.remove(pa); os.remove(pb)
   assert(#lines == 4)
 
   local A = par.array(a)

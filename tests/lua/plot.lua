@@ -41,10 +41,8 @@ end
 -- Runs a Lua statement in a fresh parlua with extra environment settings;
 -- returns its output and whether it succeeded.
 local function parlua(env, stat)
-  local cmd = string.format("%s %s -e '%s' 2>&1", env, os.getenv("PARLUA_BIN"), stat)
-  local p = assert(io.popen(cmd, "r"))
-  local out = p:read("a")
-  return out, p:close()
+  local status, out = T.run(string.format("%s %s -e '%s' 2>&1", env, os.getenv("PARLUA_BIN"), stat))
+  return out, status == 0
 end
 
 local xs, s1, s2 = {}, {}, {}

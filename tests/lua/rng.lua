@@ -10,14 +10,7 @@ local MININT = math.mininteger
 local function flat(a)
   if type(a) == "number" then return {a} end
   if type(a) == "table" then return a end
-  local t = {}
-  if a.ndim == 1 then
-    for i = 1, #a do t[i] = a[i] end
-  else
-    local n, m = a.shape[1], a.shape[2]
-    for i = 1, n do for j = 1, m do t[#t + 1] = a:get(i, j) end end
-  end
-  return t
+  return T.flat(a)
 end
 
 local function same(got, want, what)
@@ -65,8 +58,7 @@ do print("  NumPy reference values")
 end
 
 do print("  against numpy")
-  local have = os.execute("/usr/bin/python3 -c 'import numpy' >/dev/null 2>&1")
-  if not have then
+  if not T.has_numpy() then
     print("  (python3 with numpy not found: cross-check skipped)")
   else
     -- each case: a Lua function of a generator, and the same in Python
@@ -136,15 +128,11 @@ do print("  against numpy")
                                     c[2])
       end
     end
-    local file = T.tmpname(".py")
-    local f = assert(io.open(file, "w"))
-    f:write(table.concat(py, "\n"), "\n")
-    f:close()
-    local p = assert(io.popen("/usr/bin/python3 " .. file))
+    local lines = T.python(table.concat(py, "\n") .. "\n"):gmatch("([^\n]*)\n")
     for _, s in ipairs(seeds) do
       for _, c in ipairs(cases) do
         local want = {}
-        for tok in assert(p:read("l")):gmatch("%S+") do
+        for tok in assert(lines()):gmatch("%S+") do
           want[#want + 1] = tok:find("p") and tonumber(tok) or math.tointeger(tonumber(tok))
         end
         local got = c[1](par.rng(s))
@@ -154,8 +142,6 @@ do print("  against numpy")
         same(got, want, string.format("seed 0x%x: %s", s, c[2]))
       end
     end
-    p:close()
-    os.remove(file)
   end
 end
 
@@ -279,14 +265,9 @@ do print("  default generator")
   -- PARLUA_SEED, in a fresh process when the binary is known
   local bin = os.getenv("PARLUA_BIN")
   if bin then
-    local f = T.tmpname(".lua")
-    local h = assert(io.open(f, "w"))
-    h:write("print(par.seed(), par.random())\n")
-    h:close()
+    local f = T.writefile(T.tmpname(".lua"), "print(par.seed(), par.random())\n")
     local function run(env)
-      local p = io.popen(env .. " " .. bin .. " " .. f .. " 2>&1")
-      local out = p:read("a")
-      p:close()
+      local _, out = T.run(env .. " " .. bin .. " " .. f .. " 2>&1")
       return out
     end
     local want = string.format("%d\t%.14g\n", 123, par.rng(123):random())
