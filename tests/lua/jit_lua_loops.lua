@@ -22,12 +22,12 @@ local function same_results (a, b)
   end
 end
 
--- Runs f(...) as a jit function with opts in Lua mode, natively (when a C
--- compiler is there; opts.modes: other modes), on 1 and 2 threads, with and
--- without parallel = false;
--- each run starts from default seed 42. Checks that all agree, and that
--- the default generator ends in the same state; returns the results.
-local function agree (f, opts, ...)
+-- Runs run(o) with o = opts plus mode and parallel: in Lua mode, natively
+-- (when a C compiler is there; opts.modes: other modes), on 1 and 2
+-- threads, with and without parallel = false; each run starts from default
+-- seed 42. Checks that all agree, and that the default generator ends in
+-- the same state; returns the results.
+local function agree_runs (run, opts)
   local runs = {}
   local n0 = par.threads()
   local modes = native_ok and {"lua", "native"} or {"lua"}
@@ -38,7 +38,7 @@ local function agree (f, opts, ...)
         for k, v in pairs(opts or {}) do if k ~= "modes" then o[k] = v end end
         par.set_threads(t)
         par.seed(42)
-        local r = table.pack(par.jit(f, o)(...))
+        local r = table.pack(run(o))
         r[#r + 1] = par.random()   -- the default generator after the call
         runs[#runs + 1] = r
       end
@@ -47,6 +47,12 @@ local function agree (f, opts, ...)
   par.set_threads(n0)
   for k = 2, #runs do same_results(runs[1], runs[k]) end
   return table.unpack(runs[1], 1, runs[1].n)
+end
+
+-- agree_runs for f(...) as a jit function with opts.
+local function agree (f, opts, ...)
+  local args = table.pack(...)
+  return agree_runs(function (o) return par.jit(f, o)(table.unpack(args, 1, args.n)) end, opts)
 end
 
 -- array filled with normal draws, with and without a seed
@@ -314,6 +320,94 @@ T.checkerror("reduction variable 's' is nil before the parallel loop", par.jit(f
   for i in par.prange(n) do s = s + 1 end
   return s
 end, {mode = "lua"}), 10)
+
+-- a loop nested in a loop body runs serially but is a parallel loop all
+-- the same: no 'break' out of it, in either mode (a loop in its body may
+-- break)
+local brk_line = debug.getinfo(1, "l").currentline + 4
+m = msg_of(function (n)
+  for i in par.prange(n) do
+    for j in par.prange(3) do
+      if j > 1 then break end
+    end
+  end
+end)
+assert(m:find("jit_lua_loops.lua:" .. brk_line .. ":21: 'break' out of a parallel loop$"), m)
+-- also in a local function of the text, called or not
+m = msg_of(function (n)
+  local function never (k)
+    for j in par.prange(k) do break end
+  end
+  return n
+end)
+assert(m:find("'break' out of a parallel loop$"), m)
+local brk = agree(function (n)
+  local a = par.zeros(n)
+  for i in par.prange(n) do
+    for j in par.prange(4) do
+      for k = 1, 10 do
+        if k > j then break end
+        a[i] = a[i] + par.random()
+      end
+    end
+  end
+  return a
+end, nil, 2000)
+assert(brk[1] ~= brk[2])
+
+-- A par.jit callable called in a kernel makes a par.jit call: its seed one
+-- draw of the iteration's stream (of the default generator in serial
+-- code), its loops serial. Native code does not call callables (the kernel
+-- runs in Lua mode); the callable itself runs in o.mode.
+local function draws (m)
+  local s = 0.0
+  for j in par.prange(m) do s = s + par.random() end
+  return s
+end
+local function with_inner (run)
+  return function (o)
+    local inner = par.jit(draws, {mode = o.mode})
+    return run(inner, {mode = "lua", seed = o.seed, parallel = o.parallel})
+  end
+end
+local k1 = agree_runs(with_inner(function (inner, o)
+  return par.prange(2000, function (i) return inner(10) + par.random() end, o)
+end), {seed = 3})
+assert(k1[1] ~= k1[2])
+agree_runs(with_inner(function (inner, o)
+  return par.preduce("+", 2000, function (i) return inner(10) + inner(i % 5) end, o)
+end), {seed = 3})
+agree_runs(with_inner(function (inner, o)
+  return par.jit(function (n)
+    local a = par.zeros(n)
+    for i in par.prange(n) do a[i] = inner(10) end
+    return a, inner(n)
+  end, o)(2000)
+end))
+-- with a seed of its own, the same numbers as a call outside a kernel
+local seeded = par.jit(draws, {seed = 9})
+local k2 = par.prange(3, function (i) return seeded(5) end)
+assert(T.same(k2[1], seeded(5)) and T.same(k2[3], k2[1]))
+
+-- a par.jit function calling itself by name calls the plain Lua function,
+-- whose loops are plain serial loops (native code refuses it)
+local rec
+rec = function (n)
+  if n == 0 then return 0.0 end
+  local s = 0.0
+  for i in par.prange(3) do s = s + par.random() end
+  return s + rec(n - 1)
+end
+agree(rec, {modes = {"lua"}}, 3)
+par.seed(42)
+local once = par.jit(function ()
+  local s = 0.0
+  for i in par.prange(3) do s = s + par.random() end
+  return s
+end, {seed = 5})()
+local plain = ((0.0 + par.random()) + par.random()) + par.random()
+par.seed(42)
+assert(T.same(par.jit(rec, {mode = "lua", seed = 5})(2), once + (plain + 0.0)))
 
 -- par.prange(n) outside par.jit stays a serial loop
 local order = {}

@@ -39,6 +39,29 @@ end), 10)
 T.checkerror("'break' out of a parallel loop", N.jit(function (n)
   for i in par.prange(n) do break end
 end), 10)
+-- also out of a nested loop (serial, but a parallel loop all the same),
+-- and in a local function never called, as in Lua mode
+T.checkerror(here .. "%d+:55: 'break' out of a parallel loop", N.jit(function (n)
+  for i in par.prange(n) do for j in par.prange(3) do break end end
+end), 10)
+T.checkerror(here .. "%d+:54: 'break' out of a parallel loop", N.jit(function (n)
+  local function never (m) for j in par.prange(m) do break end end
+  return n
+end), 10)
+-- a par.jit callable cannot be called; the par.jit function called by
+-- name runs its loops as plain loops, which its C code cannot do
+local vinner, jinner = par.vectorize(function (x) return x end), par.jit(function (x) return x end)
+refuse(here .. "%d+:%d+: upvalue 'vinner' is a par.vectorize callable, which native code cannot call",
+  function (i) return vinner(i) end)
+refuse("upvalue 'jinner' is a par.jit callable, which native code cannot call",
+  function (i) return jinner(i) end)
+local rec
+rec = function (n)
+  for i in par.prange(n) do end
+  return n > 0 and rec(n - 1) or 0
+end
+T.checkerror(here .. "%d+:%d+: upvalue 'rec' is the par.jit function called by name: its prange "
+  .. "loops run as plain serial loops there, which native code does not support", N.jit(rec), 2)
 T.checkerror("'par.zeros' outside a par.jit function", N.prange, 3, function (i) return #par.zeros(i) end)
 -- run-time errors name the iteration, the file and the line
 T.checkerror("^iteration 2: .*native_errors.lua:%d+: attempt to divide by zero",

@@ -260,6 +260,33 @@ same_jit("local function loop", function (n)
   for i in par.prange(n) do a[i] = inner(3) end
   return a, inner(5)
 end, 3000)
+-- a call draws its seed when its text has a loop, run or not, as in Lua
+-- mode
+same_jit("loop never run", function (n)
+  local function never (m)
+    local s = 0
+    for j in par.prange(m) do s = s + j end
+    return s
+  end
+  return par.random() + n
+end, 1)
+-- a plain loop follows Lua's rules: assignments, 'return' and 'break'
+local function plain_rules (m, x)
+  local k, last = 0, 0
+  for j in par.prange(m) do
+    if par.random() > x then break end
+    k = k + 1
+    last = j
+    if last > 40 then return -k end
+  end
+  return k
+end
+same_streams("Lua's rules in a kernel's loop", function (i) return plain_rules(i, 0.97) end, 60)
+same_jit("Lua's rules in a callee's loop", function (n)
+  local a = par.zeros(n)
+  for i in par.prange(n) do a[i] = plain_rules(50, 0.97) end
+  return a, plain_rules(50, 0.5)
+end, 3000)
 
 print(string.format("%d cases", ncases))
 assert(ncases >= 150)

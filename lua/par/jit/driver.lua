@@ -205,7 +205,7 @@ function M.prepare (kind, op, fastmath, f, ...)
   local argtypes = form_args(kind, args)
   local p = {formkey = formkey, c = src, paths = prog.paths, slots = slots, slotpaths = prog.slots,
     rets = prog.entry.rets, args = argtypes, fastmath = fastmath and true or false,
-    hasloop = prog.nloops ~= nil}
+    hasloop = #prog.textloops > 0}   -- a jit call draws its seed, as lua_loops.prepare does
   p.slots, p.slottypes = prog.slots, slots
   table.insert(list, 1, p)
   return p, live_values(p, f)

@@ -13,7 +13,8 @@ Errors: a loop that breaks the rules of API section 4 raises
 "file:line:col: message", in the words of the native type checker
 (par.jit.types): assignments to variables declared outside the loop other
 than reductions, reads of a reduction variable, 'return', 'break', 'goto'
-out of the loop and '...' inside it.
+out of the loop and '...' inside it. Every loop of the text is checked, a
+nested one too: it runs serially, but is a parallel loop all the same.
 
 The rewrite is textual, so that every token keeps its line and error
 messages name f's own lines. The loop

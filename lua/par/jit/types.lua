@@ -18,6 +18,9 @@ error records naming the first construct that cannot be typed:
   program.slots       the live numbers, booleans and arrays the code reads:
                       {path = k, type = t}, read at each call (API: upvalues
                       are live)
+  program.intext      (par.jit) the Function nodes of the jit function's
+                      text, whose prange loops are parallel ones
+  program.textloops   (par.jit) those loops, in source order
 
 Types are strings: "int", "float", "bool", "num" (a number whose subtype is
 known only at run time: a tagged number), "opt:T" (false or a T, as
@@ -47,6 +50,7 @@ local function isopt (t) return t and t:sub(1, 4) == "opt:" end
 M.isnum, M.isarr, M.arr_dt, M.arr_nd, M.isopt = isnum, isarr, arr_dt, arr_nd, isopt
 
 local array_mt = debug.getregistry()["par.array"]
+local kernel_mt = debug.getregistry()["par.kernel"]   -- par.jit/par.vectorize callables
 
 -- The type code of a live value (nil for unsupported values).
 function M.typeof (v)
@@ -164,9 +168,20 @@ local function live_type (st, node, k, what)
       prog.fns[fk] = {node = fnode, cl = {path = ck, fnode = fnode}, file = lexer.chunkid(fnode.chunkname)}
       prog.fnidx[ck] = fk
     end
+    -- A closure reached by name is a plain Lua function, also when it is
+    -- the par.jit function itself (recursion): Lua mode runs its prange
+    -- loops as plain serial loops, which the text's C code cannot do.
+    if #prog.textloops > 0 and prog.intext[prog.fns[fk].node] then
+      fail(st, node, "%s is the par.jit function called by name: its prange loops run as "
+        .. "plain serial loops there, which native code does not support", what)
+    end
     return "fn:" .. fk
   end
   if tv == "table" then return "tbl:" .. k end
+  if kernel_mt and getmetatable(v) == kernel_mt then
+    fail(st, node, "%s is a %s callable, which native code cannot call", what,
+      tostring(v):match("^[^:]*"))
+  end
   if tv == "function" or tv == "userdata" then
     fail(st, node, "%s is a %s value, which native code cannot use", what, tv)
   end
@@ -827,14 +842,17 @@ local function forin_stat (st, s)
   local nt = expr(st, s.exprs[1].args[1])
   if nt and nt ~= "int" then fail(st, s, "par.prange count is %s (native code needs an integer)", describe(nt)) end
   local inst = st.inst
+  setvar(st, s.vars[1], "int", s)
+  if not st.prog.intext[inst.fn] then   -- Lua's plain serial loop: Lua's rules
+    infer_block(st, s.body)
+    return
+  end
   local info = inst.loops[s]
-  local parallel = st.prog.jit and not st.ploop and not st.inkernel
   if not info then
-    info = {red = {}, outer = {}, parallel = parallel}
+    info = {red = {}, outer = {}}
     for _, d in ipairs(s.outer_assigns) do info.outer[d] = true end
     inst.loops[s] = info
   end
-  setvar(st, s.vars[1], "int", s)
   local saved = st.ploop
   st.ploop = info
   inst.hasloop = true
@@ -882,7 +900,7 @@ function infer_block (st, b)
   for _, s in ipairs(b.stats) do stat(st, s) end
 end
 
--- Breaks that would leave a parallel loop.
+-- Breaks that would leave the parallel loop whose body is b.
 local function check_breaks (st, b, depth)
   for _, s in ipairs(b.stats) do
     local tag = s.tag
@@ -909,7 +927,7 @@ end
 
 local function infer_instance (prog, inst)
   local fn = inst.fn
-  local st = {prog = prog, inst = inst, file = inst.file, inkernel = inst.inkernel}
+  local st = {prog = prog, inst = inst, file = inst.file}
   inst.fnvars = inst.fnvars or {}
   for k, d in ipairs(fn.params) do setvar(st, d, inst.args[k], fn) end
   infer_block(st, fn.body)
@@ -920,9 +938,27 @@ local function infer_instance (prog, inst)
     fail(st, {line = fn.lastlinedefined, col = 1},
       "function may end without returning its %d values", #inst.rets)
   end
-  for s, info in pairs(inst.loops) do
-    if info.parallel then check_breaks(st, s.body, 0) end
+end
+
+-- The text of a par.jit function fnode: the set of its Function nodes
+-- (itself and the functions defined in it), and its prange loops in
+-- source order. These loops are the parallel ones, in native code
+-- (emit_c.lua) and in Lua mode (lua_loops.lua) alike, wherever they run.
+local skipkeys = {decl = true, env = true, label = true, outer_assigns = true, vars = true,
+  var = true, params = true, upvalues = true, globals = true, functions = true}
+local function text_of (fnode)
+  local set, loops, seen = {[fnode] = true}, {}, {}
+  local function walk (n)
+    seen[n] = true
+    if n.tag == "Function" then set[n] = true end
+    if n.tag == "Forin" and check.is_prange(n) then loops[#loops + 1] = n end
+    for k, v in pairs(n) do
+      if type(v) == "table" and not skipkeys[k] and not seen[v] then walk(v) end
+    end
   end
+  walk(fnode)
+  table.sort(loops, function (a, b) return a.line < b.line or a.line == b.line and a.col < b.col end)
+  return set, loops
 end
 
 ---------------------------------------------------------------------------
@@ -937,8 +973,9 @@ function M.infer (f, fnode, argtypes, opts)
   local prog = {paths = {{}}, values = {f}, pathidx = {}, closure_path = {[f] = 1},
     slots = {}, slotidx = {}, localfns = {}, fns = {}, fnidx = {}, insts = {}, instidx = {},
     builtins = opts.builtins, find_ast = opts.find_ast, protokey = opts.protokey,
-    jit = opts.jit, chunkname = fnode.chunkname}
+    jit = opts.jit, chunkname = fnode.chunkname, intext = {}, textloops = {}}
   prog.paths[1].proto = opts.protokey(f)
+  if opts.jit then prog.intext, prog.textloops = text_of(fnode) end
   local ok, err = pcall(function ()
     prog.fns[1] = {node = fnode, cl = {path = 1, fnode = fnode}, file = lexer.chunkid(fnode.chunkname)}
     prog.fnidx[1] = 1
@@ -949,14 +986,14 @@ function M.infer (f, fnode, argtypes, opts)
     prog.entry = get_instance(st, 1, {table.unpack(argtypes, 1, #fnode.params)})
     for _ = 1, 100 do
       prog.changed = false
-      for i = 1, #prog.insts do
-        local inst = prog.insts[i]
-        inst.inkernel = not opts.jit
-        infer_instance(prog, inst)
-      end
+      for i = 1, #prog.insts do infer_instance(prog, prog.insts[i]) end
       if not prog.changed then break end
     end
     if prog.changed then fail(st, fnode, "types do not settle (recursion too deep to type)") end
+    -- API section 4: no 'break' out of a parallel loop, nested ones
+    -- included (they run serially, but are the same construct), checked
+    -- in source order as Lua mode does, called or not
+    for _, s in ipairs(prog.textloops) do check_breaks(st, s.body, 0) end
     for _, inst in ipairs(prog.insts) do
       if inst.rets == nil then
         fail({file = inst.file}, inst.fn, "function never returns (infinite recursion)")
