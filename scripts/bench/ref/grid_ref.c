@@ -1,7 +1,8 @@
 /*
 ** grid_ref.c: max of cos(x^2+y^2)/(1+x^2+y^2) over the 5000^2 meshgrid
 ** arrays, fused by hand: reads the two arrays, writes none; per-block
-** maxima combined in block order. Built strict and with -ffast-math; the
+** maxima combined in block order, NaN-propagating like generated strict
+** kernels (and np.max). Built strict and with -ffast-math; the
 ** fast build vectorises the block loop (libmvec's cos), as generated
 ** fastmath kernels do. Env: N (5000), REPS (5).
 */
@@ -24,7 +25,11 @@ static int block(void *ctx, int64_t lo, int64_t hi, int64_t b, int tid) {
   for (i = lo; i < hi; i++) {
     double u = x[i], v2 = y[i];
     double v = cos(u * u + v2 * v2) / (1 + u * u + v2 * v2);
+#ifdef __FAST_MATH__
     m = v > m ? v : m;
+#else
+    if (m == m && (v != v || v > m)) m = v;   /* a NaN wins, as in par.mapreduce */
+#endif
   }
   k->bmax[b] = m;
   return 0;
