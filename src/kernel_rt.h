@@ -112,7 +112,7 @@ static const prt_arr prt_arr0 PRT_UNUSED;
 /* ---- streams: par_stream_init of rng.h, split in two ----
 ** The part that depends on the loop seed alone (two keys and the
 ** increment) is computed once per block; an iteration that draws then
-** costs two finalisers. This mirrors rng.h's formula, which par.stream and
+** costs two finalisers (in batches, below). This mirrors rng.h's formula, which par.stream and
 ** Lua mode use: tests/lua/native_parallel.lua and native_fuzz.lua check
 ** that both give the same streams. */
 
@@ -140,12 +140,28 @@ static inline void prt_stream_keys(prt_keys *s, uint64_t seed) {
             | prt_mix_a(seed ^ 0x510e527fade682d1ULL)) | 1;
 }
 
-/* The generator of iteration i (1-based) of the loop keyed by s. */
-static inline void prt_stream_at(prt_pcg64 *g, const prt_keys *s, uint64_t i) {
-  g->state = ((prt_u128)prt_mix_a(i ^ s->k1) << 64) | prt_mix_b(i ^ s->k2);
-  g->inc = s->inc;
-  g->uinteger = 0;
-  g->has_uint32 = 0;
+/* The states of iterations first .. first + PRT_BATCH - 1 (1-based) of
+** the loop keyed by s, set up together: one at a time, an iteration waits
+** on its two finalisers (pi's kernel spent a third of its time there); a
+** batch is a loop the compiler vectorises. The first draw of an iteration
+** outside the batch fills the next one. A block of PAR_BLOCK iterations
+** takes whole batches. */
+#define PRT_BATCH 128
+
+typedef struct prt_batch {
+  int64_t first;
+  uint64_t hi[PRT_BATCH], lo[PRT_BATCH];
+} prt_batch;
+
+static PRT_UNUSED void prt_batch_fill(prt_batch *b, const prt_keys *s, int64_t first) {
+  int j;
+  b->first = first;
+#pragma omp simd
+  for (j = 0; j < PRT_BATCH; j++) {
+    uint64_t i = (uint64_t)first + (uint64_t)j;
+    b->hi[j] = prt_mix_a(i ^ s->k1);
+    b->lo[j] = prt_mix_b(i ^ s->k2);
+  }
 }
 
 /* The state of one iteration (or of one serial jit call). */
@@ -161,6 +177,7 @@ typedef struct prt_it {
   prt_keys keys;              /* of the loop seed: stream (seed, iter) */
   uint64_t loops;             /* parallel loops started by a jit call */
   int64_t iter, block;
+  prt_batch batch;            /* stream states of iterations near iter */
 } prt_it;
 
 static PRT_UNUSED void prt_it_init(prt_it *it, const prt_ctx *K, uint64_t seed,
@@ -175,6 +192,7 @@ static PRT_UNUSED void prt_it_init(prt_it *it, const prt_ctx *K, uint64_t seed,
   it->loops = 0;
   it->iter = 0;
   it->block = block;
+  it->batch.first = -2 * PRT_BATCH;   /* empty: no iter is in it */
 }
 
 /* Serial code of a jit call draws from the caller's default generator:
@@ -490,7 +508,15 @@ static inline uint64_t prt_loop_seed(uint64_t s, uint64_t k) {
 /* The iteration's generator, its stream set up at the first draw. */
 static inline prt_pcg64 *prt_gen(prt_it *it) {
   if (PRT_UNLIKELY(!it->ready)) {
-    prt_stream_at(&it->own, &it->keys, (uint64_t)it->iter);
+    uint64_t j = (uint64_t)it->iter - (uint64_t)it->batch.first;
+    if (j >= PRT_BATCH) {
+      prt_batch_fill(&it->batch, &it->keys, it->iter);
+      j = 0;
+    }
+    it->own.state = ((prt_u128)it->batch.hi[j] << 64) | it->batch.lo[j];
+    it->own.inc = it->keys.inc;
+    it->own.uinteger = 0;
+    it->own.has_uint32 = 0;
     it->ready = 1;
   }
   return &it->own;
