@@ -78,6 +78,20 @@ typedef struct prt_err {
 struct prt_ctx;
 typedef int (*prt_blockfn)(void *data, int64_t lo, int64_t hi, int64_t block, int tid);
 
+/* The states of iterations first .. first + PRT_BATCH - 1 (1-based) of
+** the loop keyed by s, set up together: one at a time, an iteration waits
+** on its two finalisers (pi's kernel spent a third of its time there); a
+** batch is a loop the compiler vectorises. The first draw of an iteration
+** outside the batch fills the next one. A block of PAR_BLOCK iterations
+** takes whole batches. Only outermost iterations use a batch, their
+** thread's (K->batches[tid]): nested loops, maybe recursive, keep small
+** stack frames and set up each stream alone. */
+#define PRT_BATCH 128
+
+typedef struct prt_batch {
+  uint64_t hi[PRT_BATCH], lo[PRT_BATCH];
+} prt_batch;
+
 typedef struct prt_ctx {
   const prt_slot *slots;      /* live upvalues and globals, in the plan's order */
   const prt_slot *args;       /* jit: arguments; map: arrays and scalars */
@@ -87,6 +101,7 @@ typedef struct prt_ctx {
   uint64_t seed;              /* loop seed (parallel forms), call seed (jit) */
   prt_pcg64 *defgen;          /* the caller's default generator */
   prt_err *errs;              /* one record per thread */
+  prt_batch *batches;         /* one per thread */
   int64_t *lowest_failed;     /* lowest failed block so far (atomic) */
   int parallel;               /* opts.parallel */
   int (*interrupted)(void);
@@ -140,27 +155,15 @@ static inline void prt_stream_keys(prt_keys *s, uint64_t seed) {
             | prt_mix_a(seed ^ 0x510e527fade682d1ULL)) | 1;
 }
 
-/* The states of iterations first .. first + PRT_BATCH - 1 (1-based) of
-** the loop keyed by s, set up together: one at a time, an iteration waits
-** on its two finalisers (pi's kernel spent a third of its time there); a
-** batch is a loop the compiler vectorises. The first draw of an iteration
-** outside the batch fills the next one. A block of PAR_BLOCK iterations
-** takes whole batches. */
-#define PRT_BATCH 128
 
-typedef struct prt_batch {
-  int64_t first;
-  uint64_t hi[PRT_BATCH], lo[PRT_BATCH];
-} prt_batch;
-
-static PRT_UNUSED void prt_batch_fill(prt_batch *b, const prt_keys *s, int64_t first) {
+static PRT_UNUSED void prt_batch_fill(prt_batch *restrict b, const prt_keys *s, int64_t first) {
+  const uint64_t k1 = s->k1, k2 = s->k2;
   int j;
-  b->first = first;
 #pragma omp simd
   for (j = 0; j < PRT_BATCH; j++) {
     uint64_t i = (uint64_t)first + (uint64_t)j;
-    b->hi[j] = prt_mix_a(i ^ s->k1);
-    b->lo[j] = prt_mix_b(i ^ s->k2);
+    b->hi[j] = prt_mix_a(i ^ k1);
+    b->lo[j] = prt_mix_b(i ^ k2);
   }
 }
 
@@ -177,7 +180,8 @@ typedef struct prt_it {
   prt_keys keys;              /* of the loop seed: stream (seed, iter) */
   uint64_t loops;             /* parallel loops started by a jit call */
   int64_t iter, block;
-  prt_batch batch;            /* stream states of iterations near iter */
+  prt_batch *batch;           /* K->batches[tid] */
+  int64_t batch_first;        /* where it holds this loop's states */
 } prt_it;
 
 static PRT_UNUSED void prt_it_init(prt_it *it, const prt_ctx *K, uint64_t seed,
@@ -192,7 +196,8 @@ static PRT_UNUSED void prt_it_init(prt_it *it, const prt_ctx *K, uint64_t seed,
   it->loops = 0;
   it->iter = 0;
   it->block = block;
-  it->batch.first = -2 * PRT_BATCH;   /* empty: no iter is in it */
+  it->batch = &K->batches[tid];
+  it->batch_first = -2 * PRT_BATCH;   /* none yet: no iter is in range */
 }
 
 /* Serial code of a jit call draws from the caller's default generator:
@@ -508,12 +513,17 @@ static inline uint64_t prt_loop_seed(uint64_t s, uint64_t k) {
 /* The iteration's generator, its stream set up at the first draw. */
 static inline prt_pcg64 *prt_gen(prt_it *it) {
   if (PRT_UNLIKELY(!it->ready)) {
-    uint64_t j = (uint64_t)it->iter - (uint64_t)it->batch.first;
-    if (j >= PRT_BATCH) {
-      prt_batch_fill(&it->batch, &it->keys, it->iter);
-      j = 0;
+    uint64_t i = (uint64_t)it->iter, j = i - (uint64_t)it->batch_first;
+    if (it->up != NULL)
+      it->own.state = ((prt_u128)prt_mix_a(i ^ it->keys.k1) << 64) | prt_mix_b(i ^ it->keys.k2);
+    else {
+      if (j >= PRT_BATCH) {
+        prt_batch_fill(it->batch, &it->keys, it->iter);
+        it->batch_first = it->iter;
+        j = 0;
+      }
+      it->own.state = ((prt_u128)it->batch->hi[j] << 64) | it->batch->lo[j];
     }
-    it->own.state = ((prt_u128)it->batch.hi[j] << 64) | it->batch.lo[j];
     it->own.inc = it->keys.inc;
     it->own.uinteger = 0;
     it->own.has_uint32 = 0;

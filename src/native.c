@@ -280,6 +280,8 @@ static call *newcall(lua_State *L, int plan, int values) {
   c->nrec = nrecords();
   c->K.errs = lua_newuserdatauv(L, sizeof(prt_err) * (size_t)c->nrec, 0);
   lua_setfield(L, values, "errs");   /* the values table keeps it alive */
+  c->K.batches = lua_newuserdatauv(L, sizeof(prt_batch) * (size_t)c->nrec, 0);
+  lua_setfield(L, values, "batches");
   return c;
 }
 

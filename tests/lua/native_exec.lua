@@ -294,4 +294,18 @@ assert(ncases >= 150)
 -- deep recursion is an error, not a crash
 local deep = load("return function (n) local function f (k) if k == 0 then return 0 end return 1 + f(k - 1) end return f(n) end")()
 T.checkerror("stack overflow", N.jit(deep), 1000000)
+-- also through nested loops (each level a loop's frame), on worker threads
+local deeploops = function (n)
+  local function rec (d)
+    if d == 0 then return 0.0 end
+    local s = 0.0
+    for i in par.prange(1) do s = s + (rec(d - 1) + par.random()) end
+    return s
+  end
+  local t = 0.0
+  for i in par.prange(2) do t = t + rec(n) end
+  return t
+end
+T.checkerror("stack overflow", N.jit(deeploops, {seed = 1}), 5000)
+assert(T.same(N.jit(deeploops, {seed = 1})(50), par.jit(deeploops, {seed = 1, mode = "lua"})(50)))
 print("OK")
