@@ -204,13 +204,10 @@ local function selected (name)
   return false
 end
 
+-- Built at every run (a second or two), so that they never lag behind
+-- their sources.
 local function build_refs ()
-  local need = false
-  for _, b in ipairs{"wealth_ref", "pi_ref", "grid_ref", "grid_ref_fast"} do
-    local f = io.open(refdir .. "/" .. b)
-    if f then f:close() else need = true end
-  end
-  if need then run(string.format("sh %s %s %s", sh(here .. "/ref/build.sh"), sh(build), sh(refdir))) end
+  run(string.format("sh %s %s %s", sh(here .. "/ref/build.sh"), sh(build), sh(refdir)))
 end
 
 local function fmt (x, d) return x and string.format("%." .. (d or 3) .. "f", x) or "–" end
