@@ -278,8 +278,8 @@ static void loopseed(lua_State *L, Opts *o) {
 
 /* Kind of value c of iteration i (0-based). */
 static int kindat(const par_job *job, int c, int64_t i) {
-  const par_jblock *blk = &job->blocks[i / PAR_BLOCK];
-  int k = c < blk->ncols ? blk->kind[c][i % PAR_BLOCK] : PAR_V_NIL;
+  const par_jblock *blk = &job->blocks[i / job->bsize];
+  int k = c < blk->ncols ? blk->kind[c][i % job->bsize] : PAR_V_NIL;
   return k == 0 ? PAR_V_NIL : k;
 }
 
@@ -327,19 +327,19 @@ static void pusharray(lua_State *L, const par_job *job, int c, const Shape *s, p
   par_array *a = par_newarray(L, dt, s->ndim, s->d0, s->d1);
   int64_t i;
   for (i = 0; i < job->n; i++) {
-    const par_jblock *blk = &job->blocks[i / PAR_BLOCK];
-    uint64_t v = blk->val[c][i % PAR_BLOCK];
+    const par_jblock *blk = &job->blocks[i / job->bsize];
+    uint64_t v = blk->val[c][i % job->bsize];
     if (dt == PAR_I64) PAR_I64P(a)[i] = (int64_t)v;
     else if (dt == PAR_BOOL) PAR_BOOLP(a)[i] = (uint8_t)v;
-    else if (blk->kind[c][i % PAR_BLOCK] == PAR_V_INT) PAR_F64P(a)[i] = (double)(int64_t)v;
+    else if (blk->kind[c][i % job->bsize] == PAR_V_INT) PAR_F64P(a)[i] = (double)(int64_t)v;
     else memcpy(&PAR_F64P(a)[i], &v, sizeof v);
   }
 }
 
 /* Pushes value c of iteration i; objs: index of block i's objects. */
 static void pushvalue(lua_State *L, const par_job *job, int c, int64_t i, int objs) {
-  const par_jblock *blk = &job->blocks[i / PAR_BLOCK];
-  uint64_t v = blk->val[c][i % PAR_BLOCK];
+  const par_jblock *blk = &job->blocks[i / job->bsize];
+  uint64_t v = blk->val[c][i % job->bsize];
   lua_Number f;
   switch (kindat(job, c, i)) {
     case PAR_V_INT: lua_pushinteger(L, (lua_Integer)v); break;
@@ -361,8 +361,8 @@ static void pushtable(lua_State *L, int jobidx, const par_job *job, int c, const
     lua_rawseti(L, t, (lua_Integer)i + 1);
   }
   for (i = 0; i < job->n; i++) {
-    if (i / PAR_BLOCK != b) {
-      b = i / PAR_BLOCK;
+    if (i / job->bsize != b) {
+      b = i / job->bsize;
       lua_settop(L, t);
       objs = 0;
       if (c < job->blocks[b].ncols && (job->blocks[b].mask[c] & PAR_V_OBJ)) {

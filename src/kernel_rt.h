@@ -82,8 +82,8 @@ typedef int (*prt_blockfn)(void *data, int64_t lo, int64_t hi, int64_t block, in
 ** the loop keyed by s, set up together: one at a time, an iteration waits
 ** on its two finalisers (pi's kernel spent a third of its time there); a
 ** batch is a loop the compiler vectorises. The first draw of an iteration
-** outside the batch fills the next one. A block of PAR_BLOCK iterations
-** takes whole batches. Only outermost iterations use a batch, their
+** outside the batch fills the next one (a block of 1024 iterations takes
+** whole batches). Only outermost iterations use a batch, their
 ** thread's (K->batches[tid]): nested loops, maybe recursive, keep small
 ** stack frames and set up each stream alone. */
 #define PRT_BATCH 128
@@ -111,7 +111,7 @@ typedef struct prt_ctx {
   /* runs a parallel loop of a jit function; returns a PRT_ status and, on
   ** PRT_ERR, has copied the failing record to errs[tid] */
   int (*run)(const struct prt_ctx *K, int64_t n, prt_blockfn fn, void *data, int tid,
-             int serial);
+             int serial, int reduces);
   /* new array of a valid shape for par.zeros/par.empty; 0, or -1 when out
   ** of memory */
   int (*alloc)(const struct prt_ctx *K, int dtype, int ndim, int64_t n, int64_t m,

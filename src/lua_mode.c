@@ -424,7 +424,7 @@ static int64_t rundirect(lua_State *L, int jobidx, par_job *job, int fidx) {
   r.L = L;
   r.fidx = fidx;
   for (b = 0; b < job->nblocks && failed < 0; b++) {
-    int64_t lo = b * PAR_BLOCK, hi = lo + PAR_BLOCK < job->n ? lo + PAR_BLOCK : job->n;
+    int64_t lo = b * job->bsize, hi = lo + job->bsize < job->n ? lo + job->bsize : job->n;
     if (runblock(job, &r, lo, hi, b) != 0) failed = b;
   }
   lua_pop(L, 2);
@@ -433,13 +433,15 @@ static int64_t rundirect(lua_State *L, int jobidx, par_job *job, int fidx) {
 
 void par_job_run(lua_State *L, int jobidx, int fidx) {
   par_job *job = lua_touserdata(L, jobidx);
-  int64_t nb = par_nblocks(job->n, PAR_BLOCK), failed;
+  int64_t bsize = par_kernel_block(job->n, job->op >= 0 || job->nred > 0);
+  int64_t nb = par_nblocks(job->n, bsize), failed;
   int nt = job->nthreads > 0 ? job->nthreads : par_threads();
   fidx = lua_absindex(L, fidx);
   job->blocks = calloc(nb > 0 ? (size_t)nb : 1, sizeof *job->blocks);
   if (job->blocks == NULL) luaL_error(L, "not enough memory");
   atomic_store(&job->ranto, 0);
   job->nblocks = nb;
+  job->bsize = bsize;
   if (nb == 0) return;
   if (nt > nb) nt = (int)nb;
   if (par_rng_current() == NULL) {    /* not inside a kernel */
@@ -452,7 +454,7 @@ void par_job_run(lua_State *L, int jobidx, int fidx) {
   else {
     par_result res;
     job->id = atomic_fetch_add(&lastjob, 1) + 1;
-    res = par_run(job->n, PAR_BLOCK, nt, poolblock, job);
+    res = par_run(job->n, bsize, nt, poolblock, job);
     par_pool_release();
     par_msg_free(job->kernel);
     job->kernel = NULL;

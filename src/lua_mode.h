@@ -1,7 +1,7 @@
 /*
 ** lua_mode.h: running a kernel in Lua mode. The kernel function is called
 ** for i = 1..n in worker lua_States (worker_pool.h), one per thread of the
-** parallel engine, over fixed blocks of PAR_BLOCK iterations handed out in
+** parallel engine, over blocks of par_kernel_block iterations handed out in
 ** index order. Before each call the thread's current random stream is set
 ** to par_stream_init(seed, i), so par.random & co. and math.random draw
 ** from the iteration's own stream and results never depend on the thread
@@ -86,6 +86,7 @@ typedef struct par_job {
   const par_lnum *red0;
   const char *const *rednames;   /* the reduced variables, for messages */
   /* filled by par_job_run */
+  int64_t bsize;         /* iterations per block: par_kernel_block */
   int64_t nblocks;
   par_jblock *blocks;
   /* private */

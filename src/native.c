@@ -1,7 +1,7 @@
 /*
 ** native.c: native kernels at run time. Asks the compiler (par.jit.driver)
 ** for a plan, loads its C through the kernel cache, fills the context the
-** generated code reads (kernel_rt.h), runs it in PAR_BLOCK blocks with
+** generated code reads (kernel_rt.h), runs it in blocks (par_kernel_block) with
 ** par_run, and turns results and error records into Lua values and errors.
 ** Also opens par._native, the native path alone, for tests.
 */
@@ -89,13 +89,13 @@ static int nrecords(void) {
 
 /* A parallel loop of a jit function (K->run). */
 static int host_run(const prt_ctx *K, int64_t n, prt_blockfn fn, void *data, int tid,
-                    int serial) {
-  int64_t b, nb = par_nblocks(n, PAR_BLOCK);
+                    int serial, int reduces) {
+  int64_t bsize = par_kernel_block(n, reduces), b, nb = par_nblocks(n, bsize);
   par_result r;
   prt_err *e;
   if (serial || par_in_parallel()) {
     for (b = 0; b < nb; b++) {
-      int64_t lo = b * PAR_BLOCK, hi = lo + PAR_BLOCK < n ? lo + PAR_BLOCK : n;
+      int64_t lo = b * bsize, hi = lo + bsize < n ? lo + bsize : n;
       int rc;
       if (par_interrupted()) return PRT_ABORT;
       rc = fn(data, lo, hi, b, tid);
@@ -103,7 +103,7 @@ static int host_run(const prt_ctx *K, int64_t n, prt_blockfn fn, void *data, int
     }
     return PRT_OK;
   }
-  r = par_run(n, PAR_BLOCK, par_threads(), (par_block_fn)fn, data);
+  r = par_run(n, bsize, par_threads(), (par_block_fn)fn, data);
   if (r.status == PAR_INTERRUPTED) return PRT_ABORT;
   if (r.status == PAR_OK) return PRT_OK;
   if (r.code != PRT_ERR) return PRT_ABORT;
@@ -327,11 +327,12 @@ static int raise_failure(lua_State *L, call *c, int code, int64_t block) {
   return lua_error(L);
 }
 
-static int run_blocks(lua_State *L, call *c, prt_blockfn fn, int64_t n) {
+static int run_blocks(lua_State *L, call *c, prt_blockfn fn, int64_t n, int reduces) {
   int64_t lowest = INT64_MAX;
   par_result r;
   c->K.lowest_failed = &lowest;
-  r = par_run(n, PAR_BLOCK, c->K.parallel ? par_threads() : 1, (par_block_fn)fn, &c->K);
+  r = par_run(n, par_kernel_block(n, reduces), c->K.parallel ? par_threads() : 1,
+              (par_block_fn)fn, &c->K);
   if (r.status == PAR_INTERRUPTED) return par_raise_interrupt(L);
   if (r.status == PAR_FAILED) return raise_failure(L, c, r.code, r.failed_block);
   return 0;
@@ -403,7 +404,7 @@ static int run_elementwise(lua_State *L, call *c, prt_blockfn fn, int ndim, int6
   if (nr > MAXRESULTS) return luaL_error(L, "too many results of a kernel (%d)", nr);
   nr = make_outputs(L, c, ndim, n0, n1, outs);
   c->K.outs = outs;
-  run_blocks(L, c, fn, n);
+  run_blocks(L, c, fn, n, 0);
   finish_outputs(L, c, nr, ndim, n0, n1, outs);
   return nr;
 }
@@ -414,7 +415,7 @@ static int run_reduce(lua_State *L, call *c, prt_blockfn fn, const char *op, int
   prt_num acc;
   c->K.partials = lua_newuserdatauv(L, sizeof(prt_num) * (size_t)(nb > 0 ? nb : 1), 0);
   lua_setfield(L, c->values, "partials");
-  run_blocks(L, c, fn, n);
+  run_blocks(L, c, fn, n, 1);
   if (n <= 0) {
     if (op[0] == '+') lua_pushinteger(L, 0);
     else if (op[0] == '*') lua_pushinteger(L, 1);

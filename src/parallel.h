@@ -21,6 +21,16 @@
 ** left to right per block, then the block results left to right. */
 #define PAR_BLOCK 1024
 
+/* Iterations per block of a kernel of n iterations (a function of n alone).
+** Reductions keep the API's PAR_BLOCK, whose order fixes their bits; a
+** kernel without one, whose iterations may each be long (an eigenvalue
+** problem per matrix), takes n/64 when that is smaller, so that even 20
+** iterations spread over the threads. */
+static inline int64_t par_kernel_block(int64_t n, int reduces) {
+  if (reduces || n >= 64 * PAR_BLOCK) return PAR_BLOCK;
+  return n <= 64 ? 1 : (n + 63) / 64;
+}
+
 /* Below this many elements, element-wise array operations stay serial. */
 #define PAR_SERIAL_BELOW 32768
 

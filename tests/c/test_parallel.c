@@ -1,11 +1,13 @@
 /*
 ** test_parallel.c: the parallel engine: every index is covered once, the
-** lowest failing block is reported and later blocks are cancelled, and
-** block-ordered combination gives the same bits on any thread count.
+** lowest failing block is reported and later blocks are cancelled,
+** block-ordered combination gives the same bits on any thread count, and
+** short kernels take small blocks.
 */
 #include <math.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "parallel.h"
 #include "unit.h"
@@ -106,6 +108,29 @@ static void test_interrupt(void) {
   CHECK(!par_interrupted());
 }
 
+/* A short kernel without reductions (20 long iterations) spreads over the
+** threads: each block is one iteration; reductions keep blocks of 1024. */
+typedef struct spread { atomic_int used[2]; } spread;
+
+static int slow_block(void *ctx, int64_t lo, int64_t hi, int64_t block, int tid) {
+  spread *s = ctx;
+  struct timespec ms = {0, 5000000};
+  (void)lo; (void)hi; (void)block;
+  atomic_store(&s->used[tid & 1], 1);
+  nanosleep(&ms, NULL);
+  return 0;
+}
+
+static void test_kernel_blocks(void) {
+  spread s = {{0, 0}};
+  CHECK_EQ_I64(par_kernel_block(20, 0), 1);
+  CHECK_EQ_I64(par_kernel_block(20, 1), PAR_BLOCK);
+  CHECK_EQ_I64(par_kernel_block(1000, 0), 16);
+  CHECK_EQ_I64(par_kernel_block(64 * PAR_BLOCK, 0), PAR_BLOCK);
+  CHECK(par_run(20, par_kernel_block(20, 0), 2, slow_block, &s).status == PAR_OK);
+  CHECK(atomic_load(&s.used[0]) && atomic_load(&s.used[1]));
+}
+
 int main(void) {
   int t;
   for (t = 1; t <= 3; t++) {
@@ -117,6 +142,7 @@ int main(void) {
     test_failure(t);
   }
   test_reproducible();
+  test_kernel_blocks();
   test_interrupt();
   CHECK_EQ_I64(par_nblocks(0, 1024), 0);
   CHECK_EQ_I64(par_nblocks(2048, 1024), 2);

@@ -1163,7 +1163,10 @@ function forin (fs, s)
     line(fs, "c.p%d = malloc((size_t)(nb > 0 ? nb : 1) * sizeof(prt_num));", r.d.id)
     line(fs, "if (c.p%d == NULL) %s", r.d.id, fail(fs, s, "not enough memory"))
   end
-  line(fs, "st = it->K->run(it->K, %s, %s_block, &c, it->tid, c.up || !it->K->parallel);", n, L)
+  -- blocks of 1024 for a loop with reductions, finer ones for a short one
+  -- without (par_kernel_block)
+  line(fs, "st = it->K->run(it->K, %s, %s_block, &c, it->tid, c.up || !it->K->parallel, %d);", n, L,
+    #red > 0 and 1 or 0)
   for _, r in ipairs(red) do
     local d, t = r.d, inst.vars[r.d]
     local v = var(fs, d)
