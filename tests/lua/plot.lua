@@ -89,7 +89,8 @@ do
   plot.scatter{x = {1, 2, 3}, y = {3, 1, 2}, labels = {"pts"}, output = svg}
   checksvg(svg, 800, 600, {"pts"})
   -- gnuplot pipes to a command for names starting with '|': never here
-  local pipe = "|parlua_plot_pipe_test.svg"
+  -- (a name of this process's own: the 1- and 2-thread runs share the folder)
+  local pipe = "|parlua_plot_pipe_test" .. T.tmpname(""):match("[^/]*$") .. ".svg"
   plot.line{y = {1, 2}, output = pipe}
   checksvg("./" .. pipe, 800, 600, {})
 end
