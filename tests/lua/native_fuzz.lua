@@ -224,7 +224,7 @@ local function stat (out, ind, d)
     out[#out + 1] = format("%sif %s then error(\"fuzz error\") end", pad, boolexpr(2))
   elseif r <= 82 then
     out[#out + 1] = format("%sassert(%s, \"fuzz assert\")", pad, boolexpr(2))
-  elseif r <= 92 and not G.noarrays then
+  elseif r <= 92 and not G.noarrays and not G.readonly then
     local a = pick{"A", "I"}
     out[#out + 1] = format("%s%s[%s] = %s", pad, a, index(a, 2), a == "I" and intexpr(2) or numexpr(2))
   elseif r <= 96 and #G.helpers > 0 then   -- all results of a call
@@ -275,9 +275,11 @@ end
 
 -- An element-wise kernel for par.map/mapreduce: straight-line code (ifs,
 -- no loops), mostly without arrays or calls, so that most are pure and
--- take the vectorised path; 'nrets' results, numbers unless 'bools'.
+-- take the vectorised path; 'nrets' results, numbers unless 'bools'. It
+-- reads arrays but never writes them: its iterations run in parallel, and
+-- two writing one element would race (the API leaves the value open).
 local function map_program (ptypes, nrets, bools)
-  G = {nnames = 0, helpers = {}, loops = 0, scopes = {{}}, noarrays = R() < 0.7}
+  G = {nnames = 0, helpers = {}, loops = 0, scopes = {{}}, noarrays = R() < 0.7, readonly = true}
   local out = {"local A, I = ...", "return function (p1, p2, p3)"}
   if R() < 0.2 then helper(out) end
   G.scopes = {{}}
