@@ -565,12 +565,28 @@ function M.plot(r, path)
     logy = log and 2 or nil}
 end
 
+-- The CSV and JSON paths of batch 'name' run at time 'now'.
+local function outputs(name, o, now)
+  local base = fmt("%s/bench-%s-%s", o.out or ".", name:gsub("[^%w_.-]+", "-"),
+    os.date("%Y%m%d-%H%M%S", now))
+  return o.csv or base .. ".csv", o.json or base .. ".json"
+end
+
+-- Fails now, not after a long run, when the folder of 'path' does not take
+-- a new file.
+local function checkfolder(path)
+  local dir = path:match("^(.*)/[^/]*$") or "."
+  local probe = fmt("%s/.par-bench-%d", dir, math.random(1 << 30))
+  local f, err = io.open(probe, "wb")
+  if not f then fail("cannot write in folder '%s': %s", dir, (err:gsub("^[^:]*: ", ""))) end
+  f:close()
+  os.remove(probe)
+end
+
 local function save(r, o, now)
   r.files = {}
   if o.save == false then return end
-  local base = fmt("%s/bench-%s-%s", o.out or ".", r.name:gsub("[^%w_.-]+", "-"),
-    os.date("%Y%m%d-%H%M%S", now))
-  r.files.csv, r.files.json = o.csv or base .. ".csv", o.json or base .. ".json"
+  r.files.csv, r.files.json = outputs(r.name, o, now)
   writefile(r.files.csv, tocsv(r))
   local files = r.files
   r.files = nil
@@ -593,6 +609,12 @@ function M.run(b, o)
     rows = {},
   }
   r.machine.date = r.date
+  if o.save ~= false then
+    local csv, json = outputs(r.name, o, now)
+    checkfolder(csv)
+    checkfolder(json)
+  end
+  if o.plot then checkfolder(o.plot) end
   runall(cases, o, r)
   save(r, o, now)
   if o.plot then r.files.plot = M.plot(r, o.plot) end

@@ -311,8 +311,16 @@ T.checkerror("case 'tbl' returned a table: return a number, a string, a boolean 
   {name = "b", cases = {{name = "tbl", run = function() return {} end}}},
   {threads = {2}, save = false, quiet = true})
 assert(par.threads() == 1)
-T.checkerror("par.bench: cannot write '/nonexistent/x.csv'", run, {name = "b", cases = {ok1}},
-  {threads = {1}, csv = "/nonexistent/x.csv", quiet = true})
+-- an output folder that cannot take the files fails before the cases run
+local ran = false
+local probe = {name = "probe", run = function () ran = true end}
+T.checkerror("par.bench: cannot write in folder '/nonexistent': No such file or directory", run,
+  {name = "b", cases = {probe}}, {threads = {1}, csv = "/nonexistent/x.csv", quiet = true})
+T.checkerror("par.bench: cannot write in folder '/nonexistent/dir'", run,
+  {name = "b", cases = {probe}}, {threads = {1}, out = "/nonexistent/dir", quiet = true})
+T.checkerror("par.bench: cannot write in folder '/nonexistent'", run,
+  {name = "b", cases = {probe}}, {threads = {1}, save = false, plot = "/nonexistent/s.png", quiet = true})
+assert(not ran)
 par.set_threads(threads0)
 
 print("OK")
