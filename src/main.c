@@ -211,6 +211,48 @@ static int dostring (lua_State *L, const char *s, const char *name) {
   return dochunk(L, loadtext(L, s, strlen(s), name));
 }
 
+/*
+** The global 'load', keeping the text of a chunk given as a string under a
+** name of its own ("=name" or "@name": debug.getinfo then has no text), so
+** that the kernel compiler can read the functions it defines. A string
+** chunk is loaded here, as Lua's load does (no extra C level, so the C
+** stack limit falls where it does in lua); a reader function goes to
+** Lua's load (upvalue 1).
+*/
+static int keepingload (lua_State *L) {
+  size_t len;
+  const char *s, *name, *mode;
+  int env = lua_isnone(L, 4) ? 0 : 4;
+  if (!lua_isstring(L, 1)) {
+    int n = lua_gettop(L);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, n, LUA_MULTRET);
+    return lua_gettop(L);
+  }
+  s = lua_tolstring(L, 1, &len);
+  name = luaL_optstring(L, 2, s);
+  mode = luaL_optstring(L, 3, "bt");
+  if (luaL_loadbufferx(L, s, len, name, mode) != LUA_OK) {
+    luaL_pushfail(L);
+    lua_insert(L, -2);
+    return 2;                              /* fail, message */
+  }
+  if ((name[0] == '=' || name[0] == '@') && s[0] != LUA_SIGNATURE[0])
+    parlua_keep_chunk(L, name, s, len);
+  if (env != 0) {                          /* env: the first upvalue */
+    lua_pushvalue(L, env);
+    if (lua_setupvalue(L, -2, 1) == NULL) lua_pop(L, 1);
+  }
+  return 1;
+}
+
+static void wrapload (lua_State *L) {
+  lua_getglobal(L, "load");
+  lua_pushcclosure(L, keepingload, 1);
+  lua_setglobal(L, "load");
+}
+
 /* -l 'globname[=modname]': globname = require(modname) */
 static int dolibrary (lua_State *L, const char *opt) {
   int status;
@@ -822,6 +864,7 @@ static int pmain (lua_State *L) {
   }
   luaL_openlibs(L);
   parlua_open(L);
+  wrapload(L);
   if (o.seed != NULL && !doseed(L, o.seed)) return 0;
   createargtable(L, argv, argc, script);
   lua_gc(L, LUA_GCGEN, 0, 0);

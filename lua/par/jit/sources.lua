@@ -5,8 +5,9 @@
 
 debug.getinfo names f's chunk but does not give its text. The text comes
 from the file ("@name"), from the name itself (load of a string), or from
-the texts the host keeps of chunks without a file ("=stdin" for REPL lines,
-"=(command line)" for -e: par._chunk_texts). A text is used only when
+the texts the parlua host keeps (par._chunk_texts): of chunks without a
+file ("=stdin" for REPL lines, "=(command line)" for -e) and of strings
+given to load under a name ("=name", "@name"). A text is used only when
 compiling it gives f's prototype exactly (string.dump agrees: code,
 constants, lines and names), so neither a file edited since f was loaded
 nor another REPL line at the same line numbers is taken for f's source.
@@ -64,29 +65,33 @@ end
 
 local files = {}    -- "@name" -> {chunk, ...}, the newest first
 
--- The chunks that may hold a function of chunk 'source' (a file or a
--- host's chunk without one), the newest first; and whether the file is
--- missing.
-local function candidates (source)
-  if sub(source, 1, 1) == "=" then
-    local par = package.loaded.par or rawget(_G, "par")
-    local out = {}
-    for k, t in ipairs(par and par._chunk_texts and par._chunk_texts(source) or {}) do
-      out[k] = {key = format("%s\0%d", source, t.id), text = t.text, name = source}
-    end
-    return out
+-- The texts the host kept for chunk name 'source', the newest first,
+-- appended to list 'out'.
+local function kept (source, out)
+  local par = package.loaded.par or rawget(_G, "par")
+  for _, t in ipairs(par and par._chunk_texts and par._chunk_texts(source) or {}) do
+    out[#out + 1] = {key = format("%s\0k%d", source, t.id), text = t.text, name = source}
   end
+  return out
+end
+
+-- The chunks that may hold a function of chunk 'source' (a file, or text
+-- the host kept: REPL lines, load of a named string), the likeliest
+-- first; and whether the file is missing.
+local function candidates (source)
+  if sub(source, 1, 1) == "=" then return kept(source, {}) end
   local list = files[source] or {}
   files[source] = list
   local fh = io.open(sub(source, 2), "rb")
-  if not fh then return list, true end
-  local text = fh:read("a")
-  fh:close()
+  local text = fh and fh:read("a")
+  if fh then fh:close() end
   if text and (not list[1] or list[1].text ~= text) then
     table.insert(list, 1, {key = format("%s\0%d", source, #list + 1), text = text, name = source,
       isfile = true})
   end
-  return list
+  local out = {}
+  for k, c in ipairs(list) do out[k] = c end
+  return kept(source, out), text == nil
 end
 
 -- The chunk of f, searched for.
