@@ -129,8 +129,10 @@ end
 -- exit, its stdout after "ready" and its stderr.
 function M.interrupt(cmd, pause)
   local err = M.tmpname()
-  local p = assert(io.popen(string.format(
-    "%s 2> %s & pid=$!; echo $pid; wait $pid; echo \"status $?\"", cmd, M.q(err)), "r"))
+  -- the child's shell prints its pid before it becomes the command (exec),
+  -- so the pid always comes before the child's own "ready"
+  local p = assert(io.popen(string.format("sh -c %s 2> %s; echo \"status $?\"",
+    M.q("echo $$; exec " .. cmd), M.q(err)), "r"))
   local pid = assert(math.tointeger(tonumber(p:read("l"))))
   local first = p:read("l")
   assert(first == "ready", "child did not start: " .. tostring(first) .. " " ..
