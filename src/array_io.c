@@ -348,6 +348,7 @@ static void pushtransposed(lua_State *L, const par_array *t) {
   int64_t i, j, n = t->dim[0], m = t->dim[1];
   size_t es = par_dtype_size(t->dtype);
   par_array *a = par_newarray(L, t->dtype, 2, m, n);
+  if (n == 0 || m == 0) return;   /* (0, huge): nothing to move, no long loop */
   for (i = 0; i < n; i++)
     for (j = 0; j < m; j++)
       memcpy((char *)a->data + (j * n + i) * es, (char *)t->data + (i * m + j) * es, es);

@@ -86,6 +86,11 @@ do
   assert(identical(par.load(p), par.array{1.25, -2.0}))
   writefile(p, npy("{\"shape\":(2L,),\"fortran_order\":False,\"descr\":\"<i8\"}", string.pack("<i8<i8", 7, -7)))
   assert(identical(par.load(p), par.array{7, -7}))
+  -- an empty Fortran-order array with a huge other side loads at once (the
+  -- transposition once looped over that side: a fuzzing find)
+  writefile(p, npy("{'descr': '<i2', 'fortran_order': True, 'shape': (0, 222222222222228), }"))
+  local empty = par.load(p)
+  assert(empty.size == 0 and empty.shape[1] == 0 and empty.shape[2] == 222222222222228)
   local function bad(msg, content)
     writefile(p, content)
     checkerror(p .. ": " .. msg, par.load, p)
