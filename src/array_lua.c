@@ -787,6 +787,7 @@ static int a_transpose(lua_State *L) {
   par_array *a = par_checkarray(L, 1), *t;
   if (a->ndim == 1) return a_copy(L);
   t = par_newarray(L, a->dtype, 2, a->dim[1], a->dim[0]);
+  if (a->size == 0) return 1;   /* (0, huge): no loop over the huge side */
   if (a->dtype == PAR_BOOL) TRANSPOSE(uint8_t, t->data, a->data, a->dim[0], a->dim[1]);
   else TRANSPOSE(uint64_t, t->data, a->data, a->dim[0], a->dim[1]);
   return 1;
