@@ -22,14 +22,18 @@ local CTRL_C, CTRL_D, CTRL_P = "\3", "\4", "\16"
 -- Types 'steps' into parlua running in a pseudo-terminal (T.terminal).
 -- Returns the transcript with carriage returns removed, and parlua's exit
 -- status as the shell inside the terminal saw it (script's own status also
--- reflects how it ended the session). 'env' replaces HOME.
+-- reflects how it ended the session). The input stays open until that
+-- status is written, so that script does not end the session before
+-- parlua has exited. 'env' replaces HOME.
 local function session (steps, env)
+  local status = T.tmpname(".status")  -- not created yet
   local typed = table.move(steps, 1, #steps, 2, {0.3})
-  typed[#typed + 1] = 1  -- time to exit before script sees the end of input
-  local t = T.terminal(q(bin) .. '; echo "[exit $?]"', typed,
+  typed[#typed + 1] = {file = status}
+  local t = T.terminal(q(bin) .. "; echo $? > " .. q(status), typed,
                        (env or "HOME=" .. q(home)) .. " TERM=dumb INPUTRC=/dev/null")
-  t = string.gsub(t, "\r", "")
-  return t, tonumber(string.match(t, "%[exit (%d+)%]"))
+  local code = tonumber(T.readfile(status) or "")
+  os.remove(status)
+  return string.gsub(t, "\r", ""), code
 end
 
 -- an old history file of 1200 lines, to be cut to 1000

@@ -166,7 +166,8 @@ end
 -- Runs the shell command 'cmd' in a pseudo-terminal made by util-linux
 -- 'script' (killed after 60 s), without LUA_INIT, with 'env' ("VAR=value
 -- ...", say TERM) in the environment; 'steps' are typed into it (nil:
--- no input): a string is typed, a number waits that many seconds.
+-- no input): a string is typed, a number waits that many seconds, a
+-- table {file = path} waits (up to 30 s) until that file exists.
 -- Returns the transcript, carriage returns included, and script's exit
 -- status.
 function M.terminal(cmd, steps, env)
@@ -174,7 +175,12 @@ function M.terminal(cmd, steps, env)
   if steps then
     local sh = {}
     for _, s in ipairs(steps) do
-      sh[#sh + 1] = type(s) == "number" and "sleep " .. s or "printf '%s' " .. M.q(s)
+      if type(s) == "table" then
+        sh[#sh + 1] = "i=0; while [ ! -e " .. M.q(s.file) .. " ] && [ $i -lt 300 ]; do " ..
+                      "sleep 0.1; i=$((i+1)); done"
+      else
+        sh[#sh + 1] = type(s) == "number" and "sleep " .. s or "printf '%s' " .. M.q(s)
+      end
     end
     typing, nothing = "(" .. table.concat(sh, "; ") .. ") | ", ""
   end
