@@ -24,6 +24,8 @@
 #define PRT_LIKELY(x) __builtin_expect(!!(x), 1)
 #define PRT_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define PRT_UNUSED __attribute__((unused))
+#define PRT_NOINLINE __attribute__((noinline, unused))
+#define PRT_ALWAYS_INLINE __attribute__((always_inline))
 
 /* Status of compiled code: PRT_OK, PRT_ERR (an error record was written)
 ** or PRT_ABORT (interrupted, or a lower block failed). */
@@ -78,18 +80,21 @@ typedef struct prt_err {
 struct prt_ctx;
 typedef int (*prt_blockfn)(void *data, int64_t lo, int64_t hi, int64_t block, int tid);
 
-/* The states of iterations first .. first + PRT_BATCH - 1 (1-based) of
-** the loop keyed by s, set up together: one at a time, an iteration waits
-** on its two finalisers (pi's kernel spent a third of its time there); a
-** batch is a loop the compiler vectorises. The first draw of an iteration
-** outside the batch fills the next one (a block of 1024 iterations takes
-** whole batches). Only outermost iterations use a batch, their
-** thread's (K->batches[tid]): nested loops, maybe recursive, keep small
-** stack frames and set up each stream alone. */
+/* The streams of iterations first .. first + PRT_BATCH - 1 (1-based) of
+** the loop keyed by s, set up together, with their first two draws: one
+** at a time, an iteration waits on its two finalisers and then on two
+** 128-bit multiplications; a batch is a loop the compiler vectorises (pi's
+** kernel spent a third of its time on the set-up, a fifth more on the
+** draws). The first draw of an iteration outside the batch fills the next
+** one (a block of 1024 iterations takes whole batches). Only outermost
+** iterations use a batch, their thread's (K->batches[tid]): nested loops,
+** maybe recursive, keep small stack frames and set up each stream alone. */
 #define PRT_BATCH 128
 
 typedef struct prt_batch {
-  uint64_t hi[PRT_BATCH], lo[PRT_BATCH];
+  uint64_t hi[PRT_BATCH], lo[PRT_BATCH];    /* the streams' states */
+  uint64_t hi2[PRT_BATCH], lo2[PRT_BATCH];  /* the states after two draws */
+  uint64_t out[2][PRT_BATCH];               /* the two draws */
 } prt_batch;
 
 typedef struct prt_ctx {
@@ -156,16 +161,57 @@ static inline void prt_stream_keys(prt_keys *s, uint64_t seed) {
 }
 
 
-static PRT_UNUSED void prt_batch_fill(prt_batch *restrict b, const prt_keys *s, int64_t first) {
+/* One PCG64 step on a state in 64-bit halves (h, l), with increment
+** (ih, il): the 128-bit product built from 32-bit ones, which vector units
+** have (rng.h's step, in a form a loop over streams vectorises). */
+static inline void prt_step_halves(uint64_t *h, uint64_t *l, uint64_t ih, uint64_t il) {
+  const uint64_t mh = 0x2360ed051fc65da4ULL, ml = 0x4385df649fccf645ULL;
+  const uint64_t m0 = ml & 0xffffffffu, m1 = ml >> 32;
+  uint64_t a = *l, a0 = a & 0xffffffffu, a1 = a >> 32;
+  uint64_t p00 = a0 * m0, p01 = a0 * m1, p10 = a1 * m0, p11 = a1 * m1;
+  uint64_t mid = (p00 >> 32) + (p01 & 0xffffffffu) + (p10 & 0xffffffffu);
+  uint64_t lo = (mid << 32) | (p00 & 0xffffffffu);
+  uint64_t hi = p11 + (p01 >> 32) + (p10 >> 32) + (mid >> 32) + a * mh + *h * ml;
+  lo += il;
+  *h = hi + ih + (lo < il);
+  *l = lo;
+}
+
+/* PCG64's output (XSL RR) of the state (h, l). */
+static inline uint64_t prt_xsl_rr(uint64_t h, uint64_t l) {
+  uint64_t x = h ^ l;
+  unsigned r = (unsigned)(h >> 58);
+  return (x >> r) | (x << ((64 - r) & 63));
+}
+
+/* 64-bit lanes of 512-bit vectors do this loop a third faster than
+** scalar code; GCC prefers 256-bit ones unless told. */
+#if defined(__AVX512DQ__) && defined(__GNUC__) && !defined(__clang__)
+__attribute__((target("prefer-vector-width=512")))
+#endif
+static PRT_NOINLINE void prt_batch_fill(prt_batch *restrict b, const prt_keys *s, int64_t first) {
   const uint64_t k1 = s->k1, k2 = s->k2;
+  const uint64_t ih = (uint64_t)(s->inc >> 64), il = (uint64_t)s->inc;
   int j;
 #pragma omp simd
   for (j = 0; j < PRT_BATCH; j++) {
     uint64_t i = (uint64_t)first + (uint64_t)j;
-    b->hi[j] = prt_mix_a(i ^ k1);
-    b->lo[j] = prt_mix_b(i ^ k2);
+    uint64_t h = prt_mix_a(i ^ k1), l = prt_mix_b(i ^ k2);
+    b->hi[j] = h;
+    b->lo[j] = l;
+    prt_step_halves(&h, &l, ih, il);
+    b->out[0][j] = prt_xsl_rr(h, l);
+    prt_step_halves(&h, &l, ih, il);
+    b->out[1][j] = prt_xsl_rr(h, l);
+    b->hi2[j] = h;
+    b->lo2[j] = l;
   }
 }
+
+/* Where an iteration's next draw comes from: nowhere yet; the first or
+** second draw of its batch; its own generator, to be set up from the
+** batch's state after two draws; its own generator. */
+enum { PRT_FRESH, PRT_BATCH1, PRT_BATCH2, PRT_BATCH_DONE, PRT_LIVE };
 
 /* The state of one iteration (or of one serial jit call). */
 typedef struct prt_it {
@@ -173,7 +219,7 @@ typedef struct prt_it {
   const struct prt_it *up;    /* the iteration that runs this one's loop, or NULL */
   prt_pcg64 own;              /* the generator: the iteration's stream, or
                               ** a copy of the default one (serial code) */
-  int ready;
+  int src;                    /* where the next draw comes from (PRT_FRESH ...) */
   int depth;
   int tid;
   uint32_t poll;
@@ -182,13 +228,14 @@ typedef struct prt_it {
   int64_t iter, block;
   prt_batch *batch;           /* K->batches[tid] */
   int64_t batch_first;        /* where it holds this loop's states */
+  int bj;                     /* this iteration's place in it */
 } prt_it;
 
 static PRT_UNUSED void prt_it_init(prt_it *it, const prt_ctx *K, uint64_t seed,
                                    int64_t block, int tid) {
   it->K = K;
   it->up = NULL;
-  it->ready = 0;
+  it->src = PRT_FRESH;
   it->depth = 0;
   it->tid = tid;
   it->poll = PRT_POLL;
@@ -205,7 +252,7 @@ static PRT_UNUSED void prt_it_init(prt_it *it, const prt_ctx *K, uint64_t seed,
 static PRT_UNUSED void prt_it_serial(prt_it *it, const prt_ctx *K, int tid) {
   prt_it_init(it, K, 0, -1, tid);
   it->own = *K->defgen;
-  it->ready = 1;
+  it->src = PRT_LIVE;
 }
 
 static PRT_UNUSED void prt_it_done(prt_it *it) { *it->K->defgen = it->own; }
@@ -501,57 +548,105 @@ static inline uint64_t prt_next64(prt_pcg64 *g) {
   return (x >> rot) | (x << ((64 - rot) & 63));
 }
 
-static inline double prt_next_double(prt_pcg64 *g) {
-  return (double)(prt_next64(g) >> 11) * (1.0 / 9007199254740992.0);
-}
-
 /* The seed of the k-th parallel loop run by a jit call with seed s. */
 static inline uint64_t prt_loop_seed(uint64_t s, uint64_t k) {
   return prt_mix_a(s ^ prt_mix_b(k + 0x243f6a8885a308d3ULL));
 }
 
-/* The iteration's generator, its stream set up at the first draw. */
-static inline prt_pcg64 *prt_gen(prt_it *it) {
-  if (PRT_UNLIKELY(!it->ready)) {
-    uint64_t i = (uint64_t)it->iter, j = i - (uint64_t)it->batch_first;
-    if (it->up != NULL)
-      it->own.state = ((prt_u128)prt_mix_a(i ^ it->keys.k1) << 64) | prt_mix_b(i ^ it->keys.k2);
-    else {
-      if (j >= PRT_BATCH) {
-        prt_batch_fill(it->batch, &it->keys, it->iter);
-        it->batch_first = it->iter;
-        j = 0;
-      }
-      it->own.state = ((prt_u128)it->batch->hi[j] << 64) | it->batch->lo[j];
-    }
+/* Sets up the stream of an iteration that cannot use its batch as it is:
+** a nested one (its own stream), or an outermost one past the batch (the
+** next batch). */
+static PRT_NOINLINE void prt_setup_far(prt_it *it) {
+  uint64_t i = (uint64_t)it->iter;
+  if (it->up != NULL) {
+    it->own.state = ((prt_u128)prt_mix_a(i ^ it->keys.k1) << 64) | prt_mix_b(i ^ it->keys.k2);
     it->own.inc = it->keys.inc;
     it->own.uinteger = 0;
     it->own.has_uint32 = 0;
-    it->ready = 1;
+    it->src = PRT_LIVE;
+    return;
+  }
+  prt_batch_fill(it->batch, &it->keys, it->iter);
+  it->batch_first = it->iter;
+  it->bj = 0;
+  it->src = PRT_BATCH1;
+}
+
+/* Sets up the iteration's stream, at its first draw: an outermost
+** iteration takes the draws of its batch first; others start their own. */
+static inline void prt_setup(prt_it *it) {
+  uint64_t j = (uint64_t)it->iter - (uint64_t)it->batch_first;
+  if (PRT_LIKELY(it->up == NULL && j < PRT_BATCH)) {
+    it->bj = (int)j;
+    it->src = PRT_BATCH1;
+  } else
+    prt_setup_far(it);
+}
+
+/* Makes it->own the generator of an iteration that drew from its batch,
+** in the state those draws left. */
+static PRT_NOINLINE void prt_go_live(prt_it *it) {
+  const prt_batch *b = it->batch;
+  int j = it->bj;
+  prt_pcg64 *g = &it->own;
+  g->inc = it->keys.inc;
+  g->uinteger = 0;
+  g->has_uint32 = 0;
+  if (it->src == PRT_BATCH_DONE)
+    g->state = ((prt_u128)b->hi2[j] << 64) | b->lo2[j];
+  else {
+    g->state = ((prt_u128)b->hi[j] << 64) | b->lo[j];
+    if (it->src == PRT_BATCH2) (void)prt_next64(g);
+  }
+  it->src = PRT_LIVE;
+}
+
+/* The next 64 random bits of the iteration's stream. */
+static inline PRT_ALWAYS_INLINE uint64_t prt_draw64(prt_it *it) {
+  int src = it->src;
+  if (PRT_LIKELY(src == PRT_LIVE)) return prt_next64(&it->own);
+  if (src == PRT_FRESH) {
+    prt_setup(it);
+    src = it->src;
+  }
+  if (src != PRT_BATCH_DONE && src != PRT_LIVE) {
+    it->src = src + 1;
+    return it->batch->out[src - PRT_BATCH1][it->bj];
+  }
+  if (src == PRT_BATCH_DONE) prt_go_live(it);
+  return prt_next64(&it->own);
+}
+
+/* The iteration's generator, in the state its draws so far have left, for
+** the algorithms that take a generator (rng.h's). */
+static inline prt_pcg64 *prt_gen(prt_it *it) {
+  if (PRT_UNLIKELY(it->src != PRT_LIVE)) {
+    if (it->src == PRT_FRESH) prt_setup(it);
+    if (it->src != PRT_LIVE) prt_go_live(it);
   }
   return &it->own;
 }
 
 static inline double prt_randn(prt_it *it) {
-  prt_pcg64 *g = prt_gen(it);
-  uint64_t r = prt_next64(g);
+  uint64_t r = prt_draw64(it);
   unsigned idx = (unsigned)(r & 0xff);
   uint64_t rabs = (r >> 9) & 0x000fffffffffffffULL;
   double x = (double)rabs * it->K->zig_wi[idx];
   if (PRT_LIKELY(rabs < it->K->zig_ki[idx])) return (r & 0x100) ? -x : x;
-  return it->K->normal_slow(g, r);
+  return it->K->normal_slow(prt_gen(it), r);
 }
 
 static inline double prt_rande(prt_it *it) {
-  prt_pcg64 *g = prt_gen(it);
-  uint64_t r = prt_next64(g);
+  uint64_t r = prt_draw64(it);
   unsigned idx = (unsigned)((r >> 3) & 0xff);
   uint64_t ri = r >> 11;
   if (PRT_LIKELY(ri < it->K->zig_ke[idx])) return (double)ri * it->K->zig_we[idx];
-  return it->K->exp_slow(g, r);
+  return it->K->exp_slow(prt_gen(it), r);
 }
 
-static inline double prt_random(prt_it *it) { return prt_next_double(prt_gen(it)); }
+static inline double prt_random(prt_it *it) {
+  return (double)(prt_draw64(it) >> 11) * (1.0 / 9007199254740992.0);
+}
 
 /* An integer in [lo, hi] (NumPy's bounded draw of hi - lo). */
 static inline int64_t prt_integers(prt_it *it, int64_t lo, int64_t hi) {

@@ -57,6 +57,41 @@ assert(math.type(two.pi) == "integer" and math.type(two.s) == "float")
 local r = N.prange(10, function (i) return par.random() end, {seed = 5})
 for i = 1, 10 do assert(T.same(r[i], par.stream(5, i):random())) end
 
+-- every kind of draw, first, second or third in an iteration (an
+-- iteration's first two draws come from a batch set up ahead), and draws
+-- that take the ziggurat's slow paths, continue iteration i's stream
+local function kind (i, j)  -- what iteration i draws j-th
+  local a, b = i % 4 + 1, i // 4 % 4 + 1
+  if j == 1 then return a elseif j == 2 then return b else return (a + b) % 4 + 1 end
+end
+local function draw (k)
+  if k == 1 then return par.random() elseif k == 2 then return par.randn()
+  elseif k == 3 then return par.exponential() else return par.integers(3, 10) end
+end
+local mixed = N.prange(2000, function (i)
+  return draw(kind(i, 1)) + 10 * draw(kind(i, 2)) + 100 * draw(kind(i, 3)) + 1000 * draw(1)
+end, {seed = 8})
+local kinds = {
+  function (g) return g:random() end,
+  function (g) return g:standard_normal() end,
+  function (g) return g:exponential() end,
+  function (g) return g:integers(3, 10) end,
+}
+local tails = N.prange(2000, function (i)  -- about one in 40 iterations draws a tail
+  local s = 0.0
+  for _ = 1, 3 do s = s + math.abs(par.randn()) + par.exponential() end
+  return s + par.random()
+end, {seed = 8})
+for i = 1, 2000 do
+  local g = par.stream(8, i)
+  local d1, d2, d3 = kinds[kind(i, 1)](g), kinds[kind(i, 2)](g), kinds[kind(i, 3)](g)
+  assert(T.same(mixed[i], d1 + 10 * d2 + 100 * d3 + 1000 * g:random()), i)
+  g = par.stream(8, i)
+  local s = 0.0
+  for _ = 1, 3 do s = s + math.abs(g:standard_normal()) + g:exponential() end
+  assert(T.same(tails[i], s + g:random()), i)
+end
+
 -- without a seed, the loop seed is one draw of the default generator
 par.seed(123)
 local a = N.prange(10, function (i) return par.randn() end)

@@ -549,7 +549,7 @@ builtin["math.random"] = function (fs, e, cs)
   if #cs == 2 then lo, hi = a, once(fs, cs[2], "int") end
   local r = tmp(fs, "int")
   if #cs == 1 then
-    line(fs, "if (%s == 0) %s = (int64_t)prt_next64(prt_gen(it)); else", hi, r)
+    line(fs, "if (%s == 0) %s = (int64_t)prt_draw64(it); else", hi, r)
   end
   line(fs, "if (%s > %s) %s", lo, hi, fail(fs, e, "bad argument #1 to 'random' (interval is empty)"))
   line(fs, "else %s = prt_integers(it, %s, %s);", r, lo, hi)
@@ -1136,7 +1136,7 @@ function forin (fs, s)
   bl[#bl + 1] = "  it->up = c->up;"
   for _, l in ipairs(prologue(bfs)) do bl[#bl + 1] = l end
   bl[#bl + 1] = "  for (k = lo; k < hi; k++) {"
-  bl[#bl + 1] = "    it->iter = k + 1; it->ready = 0; it->depth = c->depth;"
+  bl[#bl + 1] = "    it->iter = k + 1; it->src = PRT_FRESH; it->depth = c->depth;"
   bl[#bl + 1] = format("    %s = k + 1;", vi)
   for _, l in ipairs(bodyfs.lines) do bl[#bl + 1] = l end
   bl[#bl + 1] = "  }"
@@ -1157,7 +1157,7 @@ function forin (fs, s)
   -- through calls) is serial, seeded from that iteration's stream
   line(fs, "c.up = it->iter > 0 ? it : NULL;")
   line(fs, "c.depth = it->depth;")
-  line(fs, "c.seed = c.up ? prt_next64(prt_gen(it)) : prt_loop_seed(it->K->seed, ++it->loops);")
+  line(fs, "c.seed = c.up ? prt_draw64(it) : prt_loop_seed(it->K->seed, ++it->loops);")
   for _, d in ipairs(caps) do line(fs, "c.v%d_%s = %s;", d.id, d.name, var(fs, d)) end
   for _, r in ipairs(red) do
     line(fs, "c.p%d = malloc((size_t)(nb > 0 ? nb : 1) * sizeof(prt_num));", r.d.id)
@@ -1316,7 +1316,7 @@ local function block_entry (prog, form, out)
   if pure then
     out[#out + 1] = format("    (void)%s;", call)
   else
-    out[#out + 1] = "    it.iter = k + 1; it.ready = 0; it.depth = 0;"
+    out[#out + 1] = "    it.iter = k + 1; it.src = PRT_FRESH; it.depth = 0;"
     out[#out + 1] = format("    if ((rc = %s) != 0) return rc;", call)
   end
   if red then
