@@ -3,7 +3,8 @@
 **
 ** par_run splits an index range [0, n) into fixed blocks whose size depends
 ** on n only, never on the thread count, and hands them out dynamically to
-** OpenMP threads in index order. Code that combines per-block results in
+** OpenMP threads in index order (runs of up to 16 consecutive blocks at a
+** time when there are many). Code that combines per-block results in
 ** block order is therefore bitwise reproducible on any number of threads.
 **
 ** Workers never touch a lua_State and never raise: a block function returns

@@ -105,6 +105,23 @@ local big = N.map(function (x) return x * 1.1 end, par.linspace(0, 1, 5000))
 assert(T.same(big:sum(), N.preduce("+", #big, function (i) return big[i] end)))
 assert(T.same(v:sum(), N.preduce("+", 3, function (i) return v[i] end)))
 
+-- min and max map-reductions over edge values, in blocks that hold only
+-- them (the partial starts from the identity): the bits of Lua mode
+local edges = {
+  par.full(3000, -math.huge), par.full(3000, math.huge), par.full(3000, -0.0),
+  par.array({1.0, 0/0, 2.0}), par.full(3000, math.mininteger, "int64"),
+  par.full(3000, math.maxinteger, "int64"), par.zeros(2050),
+}
+edges[7][2049] = -0.0
+for _, op in ipairs{"min", "max"} do
+  for k, a in ipairs(edges) do
+    local id = function (x) return x end
+    local native = N.mapreduce(op, id, a)
+    local lua = par.mapreduce(op, id, a, {mode = "lua"})
+    assert(T.same(native, lua), op .. " " .. k .. ": " .. tostring(native) .. " ~= " .. tostring(lua))
+  end
+end
+
 -- the lowest failing iteration is reported
 T.checkerror("^iteration 3000: ", N.prange, 10000,
   function (i) if i >= 3000 then error("bad") end return i end)

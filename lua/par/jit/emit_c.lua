@@ -1298,7 +1298,13 @@ local function block_entry (prog, form, out)
   for _, a in ipairs(rargs) do argv[#argv + 1] = a end
   local call = format("f%d(%s)", inst.id, concat(argv, ", "))
   local first = "lo"
-  if pure and minmax then   -- the partial starts at the first value
+  if pure and minmax and (t == "float" or t == "int") then
+    -- from the identity, so that whole vectors cover the block; a value
+    -- equal to it leaves the bits that starting at the first value leaves
+    local id = {float = {max = "-INFINITY", min = "INFINITY"},
+                int = {max = "INT64_MIN", min = "INT64_MAX"}}
+    out[#out + 1] = format("  p = %s;", id[t][form.op])
+  elseif pure and minmax then   -- the partial starts at the first value
     out[#out + 1] = "  k = lo;"
     out[#out + 1] = "  {"
     out[#out + 1] = "    " .. concat(rdecl, " ")
