@@ -11,6 +11,8 @@
 -- NumPy programs alone are compared.
 -- Env: PARLUA_ANCHORS (default <repo>/../shared/anchors), PYTHON
 -- (/usr/bin/python3). Worker mode (internal): --worker CASE.
+local U = dofile((arg[0]:match("^(.*)/[^/]*$") or ".") .. "/util.lua")
+
 local opts = require("par.args").parse(arg, {
   {"pairs", 3, "alternating parlua/peer pairs per benchmark"},
   {"threads", 2, "threads of both sides (Numba, OpenMP, OpenBLAS, parlua)"},
@@ -42,12 +44,7 @@ local size = {
   msize = math.max(50, math.floor(1000 * math.sqrt(scale))),
 }
 
-local function median(t)
-  local s = {table.unpack(t)}
-  table.sort(s)
-  local n = #s
-  return n % 2 == 1 and s[(n + 1) // 2] or 0.5 * (s[n // 2] + s[n // 2 + 1])
-end
+local median = U.median
 
 ----------------------------------------------------------------------------
 -- parlua's side: the kernels of scripts/*.lua, one per worker process
@@ -138,9 +135,7 @@ end
 local anchors = os.getenv("PARLUA_ANCHORS") or here .. "/../../../shared/anchors"
 local python = os.getenv("PYTHON") or "/usr/bin/python3"
 
-local function shquote(v)
-  return "'" .. tostring(v):gsub("'", "'\\''") .. "'"
-end
+local shquote = U.quote
 
 -- The parlua binary running this script (the first word of its command line).
 local parlua = os.getenv("PARLUA_BIN")
@@ -248,12 +243,7 @@ local labels = {
 ----------------------------------------------------------------------------
 
 -- Output of a shell command; raises with it when the command fails.
-local function run(cmd)
-  local p = assert(io.popen(cmd .. " 2>&1", "r"))
-  local out = p:read("a")
-  if not p:close() then error("command failed: " .. cmd .. "\n" .. out, 0) end
-  return out
-end
+local run = U.run
 
 local function firstline(cmd)
   local p = io.popen(cmd .. " 2>/dev/null")

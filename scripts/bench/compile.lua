@@ -8,6 +8,7 @@
 -- Each figure is the time of that first call, made with n = 1 so that the
 -- kernel's own work is nil, measured inside the child; medians of R
 -- processes. Worker mode (internal): --case NAME.
+local U = dofile((arg[0]:match("^(.*)/[^/]*$") or ".") .. "/util.lua")
 
 local args = require("par.args").parse(arg, {
   {"runs", 5, "processes per figure"},
@@ -54,14 +55,10 @@ if args.case ~= "" then
   return
 end
 
-local function median (t)
-  table.sort(t)
-  local n = #t
-  return n % 2 == 1 and t[(n + 1) // 2] or (t[n // 2] + t[n // 2 + 1]) / 2
-end
+local median = U.median
 
 local bin = arg[-1]
-local function q (s) return "'" .. s:gsub("'", [['\'']]) .. "'" end
+local q = U.quote
 
 -- The first call's time in a new process using cache folder 'dir'.
 local function first_call (dir, case)

@@ -4,6 +4,8 @@
 --   eigvals 20 eigenvalue problems of 1000^2          (target: <= 1.0x NumPy)
 --   startup parlua -e '' vs lua5.4 -e ''               (target: within 2 ms)
 -- usage: parlua scripts/bench/foundation.lua [--pairs N] [--threads N] [--only NAME]
+local U = dofile((arg[0]:match("^(.*)/[^/]*$") or ".") .. "/util.lua")
+
 local opts = require("par.args").parse(arg, {
   {"pairs", 5, "alternating A/B pairs per benchmark"},
   {"threads", 2, "threads for both sides"},
@@ -14,20 +16,9 @@ local here = arg[0]:match("^(.*)/[^/]*$") or "."
 local parlua = arg[-1]
 local python = "/usr/bin/python3"
 
-local function run(cmd)
-  local p = assert(io.popen(cmd, "r"))
-  local out = p:read("a")
-  local ok = p:close()
-  if not ok then error("command failed: " .. cmd .. "\n" .. out) end
-  return out
-end
+local run = U.run
 
-local function median(t)
-  local s = {table.unpack(t)}
-  table.sort(s)
-  local n = #s
-  return n % 2 == 1 and s[(n + 1) // 2] or 0.5 * (s[n // 2] + s[n // 2 + 1])
-end
+local median = U.median
 
 local function has_numpy()
   return os.execute(python .. " -c 'import numpy' 2>/dev/null") == true

@@ -12,6 +12,7 @@
 -- an empty PARLUA_CACHE, one call) against Numba's, alternating.
 -- Env: PARLUA_ANCHORS (default <repo>/../shared/anchors), PYTHON
 -- (/usr/bin/python3). Worker mode (internal): --case NAME --reps K.
+local U = dofile((arg[0]:match("^(.*)/[^/]*$") or ".") .. "/util.lua")
 
 local function usage (msg)
   io.stderr:write("kernels.lua: ", msg, "\n",
@@ -31,14 +32,7 @@ do
   end
 end
 
-local function median (t)
-  local s = {}
-  for k, v in ipairs(t) do s[k] = v end
-  table.sort(s)
-  local n = #s
-  if n == 0 then return nil end
-  return n % 2 == 1 and s[(n + 1) // 2] or (s[n // 2] + s[n // 2 + 1]) / 2
-end
+local median = U.median
 
 ---------------------------------------------------------------------------
 -- Worker: the kernels as a user writes them (the wealth model of
@@ -120,7 +114,7 @@ local function interpreter ()
   return arg[k]
 end
 
-local function sh (s) return "'" .. s:gsub("'", "'\\''") .. "'" end
+local sh = U.quote
 
 local parlua = interpreter()
 local script = arg[0]
@@ -133,16 +127,7 @@ local threads = math.tointeger(opts.threads) or usage("--threads needs an intege
 local env = string.format("PARLUA_NUM_THREADS=%d OMP_NUM_THREADS=%d NUMBA_NUM_THREADS=%d ",
   threads, threads, threads)
 
--- Runs a shell command; returns its output and wall time.
-local function run (cmd)
-  local t0 = par.clock()
-  local p = assert(io.popen(cmd .. " 2>&1"))
-  local out = p:read("a")
-  local ok = p:close()
-  local wall = par.clock() - t0
-  if not ok then error("command failed: " .. cmd .. "\n" .. out, 0) end
-  return out, wall
-end
+local run = U.run
 
 local function num (out, pat, what)
   local v = tonumber(out:match(pat))

@@ -5,6 +5,8 @@
 -- Defaults: 10,000 households x 1,000 periods (the lecture has 50,000),
 -- 10^7 points, 3 repeats. Each repeat runs parallel = false and parallel
 -- in turn (alternating pairs), and the medians are compared.
+local U = dofile((arg[0]:match("^(.*)/[^/]*$") or ".") .. "/util.lua")
+
 local households = tonumber(arg[1]) or 10000
 local points = tonumber(arg[2]) or 1e7
 local repeats = tonumber(arg[3]) or 3
@@ -19,11 +21,7 @@ local function inside(i)
   return (u1 * u1 + u2 * u2 < 1) and 1 or 0
 end
 
-local function median(t)
-  table.sort(t)
-  local n = #t
-  return n % 2 == 1 and t[(n + 1) // 2] or (t[n // 2] + t[n // 2 + 1]) / 2
-end
+local median = U.median
 
 -- Times run(opts) with parallel = false and true, alternating; returns the
 -- medians and the last results of each.
