@@ -128,6 +128,23 @@ same_result("array index float", g, 2.0)
 same_result("array index bad float", g, 1.5)
 local s = load("local A, B = ... return function () return A:sum(), B:sum(), A:max(), B:min(), A:prod() end")(A, B)
 same_result("array reductions", s)
+-- an element read before a call that writes it keeps the value Lua read
+-- (found by native_fuzz.lua: C read the array after the call)
+local order = load([[local A = ...
+  local function w (v) A[1] = v return 0 end
+  local function h (a, b) return a - b end
+  return function (v)
+    A[1] = 1.5
+    local r1 = A[1] * 2 + w(v) + A[1]
+    A[1] = 1.5
+    local r2 = A[1] <= w(v)
+    A[1] = 1.5
+    local r3, r4 = math.max(A[1], w(v)), h(A[1], w(v + 1))
+    A[1] = 1.5
+    return r1, r2, r3, r4, h(h(A[1], 0), h(w(v), 0)), -A[1] + w(2 * v)
+  end]])(A)
+same_result("array read before a call that writes it", order, -7)
+same_result("array read before a call that writes it", order, 9.25)
 
 -- constant divisors (no zero check in the C)
 case("function (a) return a % 7, a // 7, a % 2 + a // 3, a // 1, a % 1 end", -23)

@@ -391,11 +391,31 @@ local function andor (fs, e, t)
   return r
 end
 
+-- Does evaluating e call a compiled function, which may write arrays? An
+-- operand evaluated before such an e is held in a temporary, so that it
+-- reads arrays when Lua does (C would read them after the call).
+local function calls (fs, e)
+  local tag = e.tag
+  if tag == "Call" or tag == "Invoke" then
+    if type(fs.inst.call[e]) == "table" then return true end
+    for _, a in ipairs(e.args) do
+      if calls(fs, a) then return true end
+    end
+    return tag == "Invoke" and calls(fs, e.obj)
+  end
+  if tag == "Index" then return calls(fs, e.obj) or calls(fs, e.key) end
+  if tag == "Binop" then return calls(fs, e.lhs) or calls(fs, e.rhs) end
+  if tag == "Unop" then return calls(fs, e.operand) end
+  if tag == "Paren" then return calls(fs, e.expr) end
+  return false
+end
+
 local function binop_ex (fs, e, t)
   local op = e.op
   if op == "and" or op == "or" then return andor(fs, e, t) end
   local ta, tb = ttype(fs, e.lhs), ttype(fs, e.rhs)
   local a = ex(fs, e.lhs)
+  if calls(fs, e.rhs) then a = once(fs, a, ta) end
   local b = ex(fs, e.rhs)
   if op == "==" then return equal(a, ta, b, tb) end
   if op == "~=" then return "!" .. equal(a, ta, b, tb) end
@@ -431,14 +451,17 @@ end
 -- C expressions and types of an argument list (the last call expands).
 local function args_ex (fs, args)
   local cs, ts = {}, {}
+  local later = {}   -- later[k]: does an argument after the k-th call?
+  for k = #args - 1, 1, -1 do later[k] = later[k + 1] or calls(fs, args[k + 1]) end
   for k, a in ipairs(args) do
     if a.tag == "String" then
       -- messages of error/assert are read by their builtins
     elseif k == #args and (a.tag == "Call" or a.tag == "Invoke") then
       for _, r in ipairs(exlist(fs, a)) do cs[#cs + 1], ts[#ts + 1] = r.c, r.t end
     else
-      ts[#ts + 1] = ttype(fs, a)
-      cs[#cs + 1] = ex(fs, a)
+      local t = ttype(fs, a)
+      ts[#ts + 1] = t
+      cs[#cs + 1] = later[k] and once(fs, ex(fs, a), t) or ex(fs, a)
     end
   end
   return cs, ts
