@@ -149,6 +149,21 @@ same_result("array read before a call that writes it", order, 9.25)
 -- constant divisors (no zero check in the C)
 case("function (a) return a % 7, a // 7, a % 2 + a // 3, a // 1, a % 1 end", -23)
 case("function (a) return a % 7, a // 7, a % 2 + a // 3, a // 1, a % 1 end", math.mininteger)
+-- found by native_fuzz.lua: GCC 12's jump threading took 'p1 >= p1' for
+-- true on the path where 'p1 == p1' had failed (p1 a NaN)
+case([[function (p1, p2, p3)
+  p2, p1 = -1e300, math.fmod((10 - 0.0), (p3 and p2 or p2))
+  if ((p1 == p1) and p3) then
+    p1 = -1e300
+  elseif ((p2 >= p1) == (p3 or p3)) then
+    p2 = (math.floor(3) >> math.floor((p3 and 2 or p2)))
+  else
+    p2 = 1e-310
+    p3 = (math.ceil(p2) == (100 - p2))
+    p2 = ((not (p1 >= p1)) and 100 or ((p1 < 2) and 2.0 or 2))
+  end
+  return p1, p2, p3
+end]], 0.0, 0, true)
 -- found by native_fuzz.lua: an integer parameter later assigned a float
 case("function (p, q) if q then p = p + 0.5 end return p end", 3, true)
 case("function (p, q) if q then p = p + 0.5 end return p end", 3, false)
