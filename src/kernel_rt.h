@@ -215,10 +215,11 @@ static PRT_NOINLINE void prt_batch_fill(prt_batch *restrict b, const prt_keys *s
   }
 }
 
-/* Where an iteration's next draw comes from: nowhere yet; the first or
-** second draw of its batch; its own generator, to be set up from the
-** batch's state after two draws; its own generator. */
-enum { PRT_FRESH, PRT_BATCH1, PRT_BATCH2, PRT_BATCH_DONE, PRT_LIVE };
+/* Where an iteration's next draw comes from (prt_it.src): 2 or 1, that
+** many draws of its batch are left; 0, its own generator, set up at the
+** next draw from the batch's state after two draws; PRT_LIVE, its own
+** generator; PRT_FRESH, nowhere yet. */
+enum { PRT_FRESH = -1, PRT_LIVE = -2 };
 
 /* The state of one iteration (or of one serial jit call). */
 typedef struct prt_it {
@@ -226,7 +227,7 @@ typedef struct prt_it {
   const struct prt_it *up;    /* the iteration that runs this one's loop, or NULL */
   prt_pcg64 own;              /* the generator: the iteration's stream, or
                               ** a copy of the default one (serial code) */
-  int src;                    /* where the next draw comes from (PRT_FRESH ...) */
+  int src;                    /* where the next draw comes from (above) */
   int depth;
   int tid;
   uint32_t poll;
@@ -576,7 +577,7 @@ static PRT_NOINLINE void prt_setup_far(prt_it *it) {
   prt_batch_fill(it->batch, &it->keys, it->iter);
   it->batch_first = it->iter;
   it->bj = 0;
-  it->src = PRT_BATCH1;
+  it->src = 2;
 }
 
 /* Sets up the iteration's stream, at its first draw: an outermost
@@ -585,7 +586,7 @@ static inline void prt_setup(prt_it *it) {
   uint64_t j = (uint64_t)it->iter - (uint64_t)it->batch_first;
   if (PRT_LIKELY(it->up == NULL && j < PRT_BATCH)) {
     it->bj = (int)j;
-    it->src = PRT_BATCH1;
+    it->src = 2;
   } else
     prt_setup_far(it);
 }
@@ -599,11 +600,11 @@ static PRT_NOINLINE void prt_go_live(prt_it *it) {
   g->inc = it->keys.inc;
   g->uinteger = 0;
   g->has_uint32 = 0;
-  if (it->src == PRT_BATCH_DONE)
+  if (it->src == 0)
     g->state = ((prt_u128)b->hi2[j] << 64) | b->lo2[j];
   else {
     g->state = ((prt_u128)b->hi[j] << 64) | b->lo[j];
-    if (it->src == PRT_BATCH2) (void)prt_next64(g);
+    if (it->src == 1) (void)prt_next64(g);
   }
   it->src = PRT_LIVE;
 }
@@ -611,16 +612,15 @@ static PRT_NOINLINE void prt_go_live(prt_it *it) {
 /* The next 64 random bits of the iteration's stream. */
 static inline PRT_ALWAYS_INLINE uint64_t prt_draw64(prt_it *it) {
   int src = it->src;
-  if (PRT_LIKELY(src == PRT_LIVE)) return prt_next64(&it->own);
-  if (src == PRT_FRESH) {
+  if (PRT_UNLIKELY(src == PRT_FRESH)) {
     prt_setup(it);
     src = it->src;
   }
-  if (src != PRT_BATCH_DONE && src != PRT_LIVE) {
-    it->src = src + 1;
-    return it->batch->out[src - PRT_BATCH1][it->bj];
+  if (src > 0) {
+    it->src = src - 1;
+    return it->batch->out[2 - src][it->bj];
   }
-  if (src == PRT_BATCH_DONE) prt_go_live(it);
+  if (PRT_UNLIKELY(src == 0)) prt_go_live(it);
   return prt_next64(&it->own);
 }
 
@@ -629,7 +629,7 @@ static inline PRT_ALWAYS_INLINE uint64_t prt_draw64(prt_it *it) {
 static inline prt_pcg64 *prt_gen(prt_it *it) {
   if (PRT_UNLIKELY(it->src != PRT_LIVE)) {
     if (it->src == PRT_FRESH) prt_setup(it);
-    if (it->src != PRT_LIVE) prt_go_live(it);
+    if (it->src >= 0) prt_go_live(it);
   }
   return &it->own;
 }
