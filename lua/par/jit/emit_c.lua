@@ -451,7 +451,7 @@ end
 -- C expressions and types of an argument list (the last call expands).
 local function args_ex (fs, args)
   local cs, ts = {}, {}
-  local later = {}   -- later[k]: does an argument after the k-th call?
+  local later = {}   -- later[k]: does an argument after the k-th one call?
   for k = #args - 1, 1, -1 do later[k] = later[k + 1] or calls(fs, args[k + 1]) end
   for k, a in ipairs(args) do
     if a.tag == "String" then
@@ -459,9 +459,9 @@ local function args_ex (fs, args)
     elseif k == #args and (a.tag == "Call" or a.tag == "Invoke") then
       for _, r in ipairs(exlist(fs, a)) do cs[#cs + 1], ts[#ts + 1] = r.c, r.t end
     else
-      local t = ttype(fs, a)
-      ts[#ts + 1] = t
-      cs[#cs + 1] = later[k] and once(fs, ex(fs, a), t) or ex(fs, a)
+      local t, c = ttype(fs, a), ex(fs, a)
+      if later[k] then c = once(fs, c, t) end
+      ts[#ts + 1], cs[#cs + 1] = t, c
     end
   end
   return cs, ts
