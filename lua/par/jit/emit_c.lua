@@ -19,9 +19,10 @@ a block function over a struct of the locals it reads, run through K->run
 (serially, seeded from the iteration's stream, when an iteration runs it);
 elsewhere it is Lua's plain serial loop, a C for loop.
 
-Every C expression returned is free of side effects: random draws, calls
-and checks are statements made in Lua's order, so C text may mention an
-expression twice or evaluate operands in any order.
+Every C expression returned is free of side effects and reads no array:
+random draws, calls, checks and array reads are statements made in Lua's
+order, so C text may mention an expression twice or evaluate operands in
+any order.
 ]=]
 
 local types = require "par.jit.types"
@@ -250,12 +251,14 @@ local function element (fs, e, tt, defer)
   return a, at_, p
 end
 
+-- An element read, made now into a temporary: a call later in the
+-- expression may write the array, and Lua reads the element first.
 local function index_ex (fs, e)
   if fs.inst.live[e] then return slotname(fs, fs.prog.slotidx[fs.inst.live[e]]) end
   local a, at_, p = element(fs, e)
   local r = elem(at_, a, p)
-  if arr_dt(at_) == "bool" then return "(int)" .. r end
-  return r
+  if arr_dt(at_) == "bool" then r = "(int)" .. r end
+  return tmp(fs, ttype(fs, e), r)
 end
 
 local arith_i = {["+"] = "prt_iadd", ["-"] = "prt_isub", ["*"] = "prt_imul"}
@@ -391,31 +394,11 @@ local function andor (fs, e, t)
   return r
 end
 
--- Does evaluating e call a compiled function, which may write arrays? An
--- operand evaluated before such an e is held in a temporary, so that it
--- reads arrays when Lua does (C would read them after the call).
-local function calls (fs, e)
-  local tag = e.tag
-  if tag == "Call" or tag == "Invoke" then
-    if type(fs.inst.call[e]) == "table" then return true end
-    for _, a in ipairs(e.args) do
-      if calls(fs, a) then return true end
-    end
-    return tag == "Invoke" and calls(fs, e.obj)
-  end
-  if tag == "Index" then return calls(fs, e.obj) or calls(fs, e.key) end
-  if tag == "Binop" then return calls(fs, e.lhs) or calls(fs, e.rhs) end
-  if tag == "Unop" then return calls(fs, e.operand) end
-  if tag == "Paren" then return calls(fs, e.expr) end
-  return false
-end
-
 local function binop_ex (fs, e, t)
   local op = e.op
   if op == "and" or op == "or" then return andor(fs, e, t) end
   local ta, tb = ttype(fs, e.lhs), ttype(fs, e.rhs)
   local a = ex(fs, e.lhs)
-  if calls(fs, e.rhs) then a = once(fs, a, ta) end
   local b = ex(fs, e.rhs)
   if op == "==" then return equal(a, ta, b, tb) end
   if op == "~=" then return "!" .. equal(a, ta, b, tb) end
@@ -451,17 +434,14 @@ end
 -- C expressions and types of an argument list (the last call expands).
 local function args_ex (fs, args)
   local cs, ts = {}, {}
-  local later = {}   -- later[k]: does an argument after the k-th one call?
-  for k = #args - 1, 1, -1 do later[k] = later[k + 1] or calls(fs, args[k + 1]) end
   for k, a in ipairs(args) do
     if a.tag == "String" then
       -- messages of error/assert are read by their builtins
     elseif k == #args and (a.tag == "Call" or a.tag == "Invoke") then
       for _, r in ipairs(exlist(fs, a)) do cs[#cs + 1], ts[#ts + 1] = r.c, r.t end
     else
-      local t, c = ttype(fs, a), ex(fs, a)
-      if later[k] then c = once(fs, c, t) end
-      ts[#ts + 1], cs[#cs + 1] = t, c
+      ts[#ts + 1] = ttype(fs, a)
+      cs[#cs + 1] = ex(fs, a)
     end
   end
   return cs, ts
