@@ -100,8 +100,7 @@ typedef int (*prt_blockfn)(void *data, int64_t lo, int64_t hi, int64_t block, in
 
 typedef struct prt_batch {
   uint64_t hi[PRT_BATCH], lo[PRT_BATCH];    /* the streams' states */
-  uint64_t hi2[PRT_BATCH], lo2[PRT_BATCH];  /* the states after two draws */
-  uint64_t out[2][PRT_BATCH];               /* the two draws */
+  uint64_t out[2][PRT_BATCH];               /* their first two draws */
 } prt_batch;
 
 typedef struct prt_ctx {
@@ -207,15 +206,13 @@ static PRT_NOINLINE void prt_batch_fill(prt_batch *restrict b, const prt_keys *s
     b->out[0][j] = prt_xsl_rr(h, l);
     prt_step_halves(&h, &l, ih, il);
     b->out[1][j] = prt_xsl_rr(h, l);
-    b->hi2[j] = h;
-    b->lo2[j] = l;
   }
 }
 
 /* Where an iteration's next draw comes from (prt_it.src): 2 or 1, that
-** many draws of its batch are left; 0, its own generator, set up at the
-** next draw from the batch's state after two draws; PRT_LIVE, its own
-** generator; PRT_FRESH, nowhere yet. */
+** many draws of its batch are left; 0, its own generator, to be set up
+** from the batch (prt_go_live); PRT_LIVE, its own generator; PRT_FRESH,
+** nowhere yet. */
 enum { PRT_FRESH = -1, PRT_LIVE = -2 };
 
 /* The state of one iteration (or of one serial jit call). */
@@ -558,17 +555,22 @@ static inline uint64_t prt_loop_seed(uint64_t s, uint64_t k) {
   return prt_mix_a(s ^ prt_mix_b(k + 0x243f6a8885a308d3ULL));
 }
 
+/* Makes it->own, at 'state' on the iteration's stream, its generator. */
+static inline void prt_own(prt_it *it, prt_u128 state) {
+  it->own.state = state;
+  it->own.inc = it->keys.inc;
+  it->own.uinteger = 0;
+  it->own.has_uint32 = 0;
+  it->src = PRT_LIVE;
+}
+
 /* Sets up the stream of an iteration that cannot use its batch as it is:
 ** a nested one (its own stream), or an outermost one past the batch (the
 ** next batch). */
 static PRT_NOINLINE void prt_setup_far(prt_it *it) {
   uint64_t i = (uint64_t)it->iter;
   if (it->up != NULL) {
-    it->own.state = ((prt_u128)prt_mix_a(i ^ it->keys.k1) << 64) | prt_mix_b(i ^ it->keys.k2);
-    it->own.inc = it->keys.inc;
-    it->own.uinteger = 0;
-    it->own.has_uint32 = 0;
-    it->src = PRT_LIVE;
+    prt_own(it, ((prt_u128)prt_mix_a(i ^ it->keys.k1) << 64) | prt_mix_b(i ^ it->keys.k2));
     return;
   }
   prt_batch_fill(it->batch, &it->keys, it->iter);
@@ -591,19 +593,9 @@ static inline void prt_setup(prt_it *it) {
 /* Makes it->own the generator of an iteration that drew from its batch,
 ** in the state those draws left. */
 static PRT_NOINLINE void prt_go_live(prt_it *it) {
-  const prt_batch *b = it->batch;
-  int j = it->bj;
-  prt_pcg64 *g = &it->own;
-  g->inc = it->keys.inc;
-  g->uinteger = 0;
-  g->has_uint32 = 0;
-  if (it->src == 0)
-    g->state = ((prt_u128)b->hi2[j] << 64) | b->lo2[j];
-  else {
-    g->state = ((prt_u128)b->hi[j] << 64) | b->lo[j];
-    if (it->src == 1) (void)prt_next64(g);
-  }
-  it->src = PRT_LIVE;
+  int drawn = 2 - it->src;
+  prt_own(it, ((prt_u128)it->batch->hi[it->bj] << 64) | it->batch->lo[it->bj]);
+  while (drawn-- > 0) (void)prt_next64(&it->own);
 }
 
 /* The next 64 random bits of the iteration's stream. */
