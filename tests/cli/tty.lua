@@ -24,12 +24,13 @@ local CTRL_C, CTRL_D, CTRL_P = "\3", "\4", "\16"
 -- status as the shell inside the terminal saw it (script's own status also
 -- reflects how it ended the session). The input stays open until that
 -- status is written, so that script does not end the session before
--- parlua has exited. 'env' replaces HOME.
+-- parlua has exited. Ctrl-C also reaches the shell, which a trap keeps
+-- alive ('script' runs /bin/sh, which would die of it). 'env' replaces HOME.
 local function session (steps, env)
   local status = T.tmpname(".status")  -- not created yet
   local typed = table.move(steps, 1, #steps, 2, {0.3})
   typed[#typed + 1] = {file = status}
-  local t = T.terminal(q(bin) .. "; echo $? > " .. q(status), typed,
+  local t = T.terminal("trap : INT; " .. q(bin) .. "; echo $? > " .. q(status), typed,
                        (env or "HOME=" .. q(home)) .. " TERM=dumb INPUTRC=/dev/null")
   local code = tonumber(T.readfile(status) or "")
   os.remove(status)

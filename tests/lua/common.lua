@@ -164,8 +164,8 @@ function M.has_script()
 end
 
 -- Runs the shell command 'cmd' in a pseudo-terminal made by util-linux
--- 'script' (killed after 60 s), without LUA_INIT, with 'env' ("VAR=value
--- ...", say TERM) in the environment; 'steps' are typed into it (nil:
+-- 'script' (killed after 60 s) by /bin/sh, without LUA_INIT, with 'env'
+-- ("VAR=value ...", say TERM) in the environment; 'steps' are typed into it (nil:
 -- no input): a string is typed, a number waits that many seconds, a
 -- table {file = path} waits (up to 30 s) until that file exists.
 -- Returns the transcript, carriage returns included, and script's exit
@@ -186,7 +186,7 @@ function M.terminal(cmd, steps, env)
   end
   local out = M.tmpname()
   local _, _, code = os.execute(string.format(
-    "%s%s %s timeout 60 script -qec %s /dev/null %s> %s 2>&1",
+    "%s%s %s SHELL=/bin/sh timeout 60 script -qec %s /dev/null %s> %s 2>&1",
     typing, M.NO_INIT, env or "", M.q(cmd), nothing, M.q(out)))
   local t = M.readfile(out) or ""
   os.remove(out)
