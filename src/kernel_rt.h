@@ -87,21 +87,21 @@ typedef struct prt_err {
 struct prt_ctx;
 typedef int (*prt_blockfn)(void *data, int64_t lo, int64_t hi, int64_t block, int tid);
 
-/* The streams of iterations first .. first + PRT_BATCH - 1 (1-based) of
-** the loop keyed by s, set up together, with their first two draws: one
-** at a time, an iteration waits on its two finalisers and then on two
-** 128-bit multiplications; a batch is a loop the compiler vectorises (pi's
-** kernel spent a third of its time on the set-up, a fifth more on the
-** draws). The first draw of an iteration outside the batch fills the next
-** one (a block of 1024 iterations takes whole batches). Only outermost
-** iterations use a batch, their thread's (K->batches[tid]): nested loops,
-** maybe recursive, keep small stack frames and set up each stream alone. */
+/* The first two draws of the streams of iterations first .. first +
+** PRT_BATCH - 1 (1-based) of a loop, computed together in vector registers
+** (K->batch_fill, stream_batch.c: pi's kernel spent half its time setting
+** up streams one at a time). In a kernel that draws, an outermost
+** iteration past the batch fills the next one (a block of 1024 iterations
+** takes whole batches). Only outermost iterations use a batch, their
+** thread's (K->batches[tid]): nested loops, maybe recursive, keep small
+** stack frames and set up each stream alone. */
 #define PRT_BATCH 128
 
 typedef struct prt_batch {
-  uint64_t hi[PRT_BATCH], lo[PRT_BATCH];    /* the streams' states */
-  uint64_t out[2][PRT_BATCH];               /* their first two draws */
+  uint64_t out[PRT_BATCH][2];
 } prt_batch;
+
+struct prt_keys;
 
 typedef struct prt_ctx {
   const prt_slot *slots;      /* live upvalues and globals, in the plan's order */
@@ -119,6 +119,7 @@ typedef struct prt_ctx {
   double (*normal_slow)(prt_pcg64 *g, uint64_t r);
   double (*exp_slow)(prt_pcg64 *g, uint64_t r);
   uint64_t (*bounded)(prt_pcg64 *g, uint64_t rng);
+  void (*batch_fill)(prt_batch *restrict b, const struct prt_keys *s, int64_t first);
   /* runs a parallel loop of a jit function; returns a PRT_ status and, on
   ** PRT_ERR, has copied the failing record to errs[tid] */
   int (*run)(const struct prt_ctx *K, int64_t n, prt_blockfn fn, void *data, int tid,
@@ -138,9 +139,10 @@ static const prt_arr prt_arr0 PRT_UNUSED;
 /* ---- streams: par_stream_init of rng.h, split in two ----
 ** The part that depends on the loop seed alone (two keys and the
 ** increment) is computed once per block; an iteration that draws then
-** costs two finalisers (in batches, below). This mirrors rng.h's formula, which par.stream and
-** Lua mode use: tests/lua/native_parallel.lua and native_fuzz.lua check
-** that both give the same streams. */
+** costs two finalisers, which give its state after the first draw (in
+** batches, above). This mirrors rng.h's formula, which par.stream and Lua
+** mode use: tests/lua/native_parallel.lua and native_fuzz.lua check that
+** both give the same streams. */
 
 static inline uint64_t prt_mix_a(uint64_t z) {   /* SplitMix64 finaliser */
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
@@ -167,52 +169,10 @@ static inline void prt_stream_keys(prt_keys *s, uint64_t seed) {
 }
 
 
-/* One PCG64 step on a state in 64-bit halves (h, l), with increment
-** (ih, il): the 128-bit product built from 32-bit ones, which vector units
-** have (rng.h's step, in a form a loop over streams vectorises). */
-static inline void prt_step_halves(uint64_t *h, uint64_t *l, uint64_t ih, uint64_t il) {
-  const uint64_t mh = 0x2360ed051fc65da4ULL, ml = 0x4385df649fccf645ULL;
-  const uint64_t m0 = ml & 0xffffffffu, m1 = ml >> 32;
-  uint64_t a = *l, a0 = a & 0xffffffffu, a1 = a >> 32;
-  uint64_t p00 = a0 * m0, p01 = a0 * m1, p10 = a1 * m0, p11 = a1 * m1;
-  uint64_t mid = (p00 >> 32) + (p01 & 0xffffffffu) + (p10 & 0xffffffffu);
-  uint64_t lo = (mid << 32) | (p00 & 0xffffffffu);
-  uint64_t hi = p11 + (p01 >> 32) + (p10 >> 32) + (mid >> 32) + a * mh + *h * ml;
-  lo += il;
-  *h = hi + ih + (lo < il);
-  *l = lo;
-}
-
-/* PCG64's output (XSL RR) of the state (h, l). */
-static inline uint64_t prt_xsl_rr(uint64_t h, uint64_t l) {
-  uint64_t x = h ^ l;
-  unsigned r = (unsigned)(h >> 58);
-  return (x >> r) | (x << ((64 - r) & 63));
-}
-
-/* With 512-bit vectors (kernel_cache.c's flags) this loop runs a fifth
-** faster than scalar code. */
-static PRT_NOINLINE void prt_batch_fill(prt_batch *restrict b, const prt_keys *s, int64_t first) {
-  const uint64_t k1 = s->k1, k2 = s->k2;
-  const uint64_t ih = (uint64_t)(s->inc >> 64), il = (uint64_t)s->inc;
-  int j;
-#pragma omp simd
-  for (j = 0; j < PRT_BATCH; j++) {
-    uint64_t i = (uint64_t)first + (uint64_t)j;
-    uint64_t h = prt_mix_a(i ^ k1), l = prt_mix_b(i ^ k2);
-    b->hi[j] = h;
-    b->lo[j] = l;
-    prt_step_halves(&h, &l, ih, il);
-    b->out[0][j] = prt_xsl_rr(h, l);
-    prt_step_halves(&h, &l, ih, il);
-    b->out[1][j] = prt_xsl_rr(h, l);
-  }
-}
-
 /* Where an iteration's next draw comes from (prt_it.src): 2 or 1, that
-** many draws of its batch are left; 0, its own generator, to be set up
-** from the batch (prt_go_live); PRT_LIVE, its own generator; PRT_FRESH,
-** nowhere yet. */
+** many of its first two draws (prt_it.first) are left; 0, its own
+** generator, to be set up (prt_go_live); PRT_LIVE, its own generator;
+** PRT_FRESH, nowhere yet (an iteration of a kernel that does not draw). */
 enum { PRT_FRESH = -1, PRT_LIVE = -2 };
 
 /* The state of one iteration (or of one serial jit call). */
@@ -228,9 +188,11 @@ typedef struct prt_it {
   prt_keys keys;              /* of the loop seed: stream (seed, iter) */
   uint64_t loops;             /* parallel loops started by a jit call */
   int64_t iter, block;
+  const uint64_t *first;      /* the iteration's first two draws: in the
+                              ** batch, or in 'mine' (nested iterations) */
+  uint64_t mine[2];
   prt_batch *batch;           /* K->batches[tid] */
-  int64_t batch_first;        /* where it holds this loop's states */
-  int bj;                     /* this iteration's place in it */
+  int64_t batch_first;        /* the first iteration it holds */
 } prt_it;
 
 static PRT_UNUSED void prt_it_init(prt_it *it, const prt_ctx *K, uint64_t seed,
@@ -542,12 +504,18 @@ static inline prt_num prt_nmax(prt_num acc, prt_num x) {
 /* ---- random numbers (rng.h's algorithms) ---- */
 
 #define PRT_PCG_MULT (((prt_u128)0x2360ed051fc65da4ULL << 64) | 0x4385df649fccf645ULL)
+#define PRT_PCG_MULT_INV (((prt_u128)0x07dda22b93979860ULL << 64) | 0x98abc8b0716eac8dULL)
 
-static inline uint64_t prt_next64(prt_pcg64 *g) {
-  prt_u128 s = g->state = g->state * PRT_PCG_MULT + g->inc;
+/* PCG64's output (XSL RR) of a state. */
+static inline uint64_t prt_xsl_rr(prt_u128 s) {
   uint64_t x = (uint64_t)(s >> 64) ^ (uint64_t)s;
   unsigned rot = (unsigned)(s >> 122);
   return (x >> rot) | (x << ((64 - rot) & 63));
+}
+
+static inline uint64_t prt_next64(prt_pcg64 *g) {
+  g->state = g->state * PRT_PCG_MULT + g->inc;
+  return prt_xsl_rr(g->state);
 }
 
 /* The seed of the k-th parallel loop run by a jit call with seed s. */
@@ -564,62 +532,76 @@ static inline void prt_own(prt_it *it, prt_u128 state) {
   it->src = PRT_LIVE;
 }
 
-/* Sets up the stream of an iteration that cannot use its batch as it is:
-** a nested one (its own stream), or an outermost one past the batch (the
-** next batch). */
-static PRT_NOINLINE void prt_setup_far(prt_it *it) {
+/* The state of iteration it->iter's stream after its first draw: the
+** finalisers of rng.h's par_stream_init. */
+static inline prt_u128 prt_after_first(const prt_it *it) {
   uint64_t i = (uint64_t)it->iter;
+  return ((prt_u128)prt_mix_a(i ^ it->keys.k1) << 64) | prt_mix_b(i ^ it->keys.k2);
+}
+
+/* The first two draws of an iteration that cannot take them from its
+** batch as it is: a nested one (its own), or an outermost one past the
+** batch (the next batch). */
+static PRT_NOINLINE void prt_iter_far(prt_it *it) {
   if (it->up != NULL) {
-    prt_own(it, ((prt_u128)prt_mix_a(i ^ it->keys.k1) << 64) | prt_mix_b(i ^ it->keys.k2));
+    prt_pcg64 g;
+    g.state = prt_after_first(it);
+    g.inc = it->keys.inc;
+    it->mine[0] = prt_xsl_rr(g.state);
+    it->mine[1] = prt_next64(&g);
+    it->first = it->mine;
     return;
   }
-  prt_batch_fill(it->batch, &it->keys, it->iter);
+  it->K->batch_fill(it->batch, &it->keys, it->iter);
   it->batch_first = it->iter;
-  it->bj = 0;
-  it->src = 2;
+  it->first = it->batch->out[0];
 }
 
-/* Sets up the iteration's stream, at its first draw: an outermost
-** iteration takes the draws of its batch first; others start their own. */
-static inline void prt_setup(prt_it *it) {
-  uint64_t j = (uint64_t)it->iter - (uint64_t)it->batch_first;
-  if (PRT_LIKELY(it->up == NULL && j < PRT_BATCH)) {
-    it->bj = (int)j;
+/* Starts iteration iter (1-based). In a kernel that draws at all, its
+** first two draws are found now, so that a draw need not check for them
+** and the compiler sees where they come from; in one that does not, never
+** (prt_go_live would, for safety). */
+static inline PRT_ALWAYS_INLINE void prt_iter(prt_it *it, int64_t iter, int draws) {
+  it->iter = iter;
+  if (draws) {
+    uint64_t j = (uint64_t)iter - (uint64_t)it->batch_first;
+    if (PRT_LIKELY(it->up == NULL && j < PRT_BATCH))
+      it->first = it->batch->out[j];
+    else
+      prt_iter_far(it);
     it->src = 2;
   } else
-    prt_setup_far(it);
+    it->src = PRT_FRESH;
 }
 
-/* Makes it->own the generator of an iteration that drew from its batch,
-** in the state those draws left. */
+/* Makes it->own the iteration's generator, in the state its draws so far
+** have left. */
 static PRT_NOINLINE void prt_go_live(prt_it *it) {
-  int drawn = 2 - it->src;
-  prt_own(it, ((prt_u128)it->batch->hi[it->bj] << 64) | it->batch->lo[it->bj]);
-  while (drawn-- > 0) (void)prt_next64(&it->own);
+  int drawn = it->src == PRT_FRESH ? 0 : 2 - it->src;
+  prt_u128 h = prt_after_first(it);
+  if (drawn == 0) {
+    prt_own(it, (h - it->keys.inc) * PRT_PCG_MULT_INV);
+    return;
+  }
+  prt_own(it, h);
+  while (--drawn > 0) (void)prt_next64(&it->own);
 }
 
 /* The next 64 random bits of the iteration's stream. */
 static inline PRT_ALWAYS_INLINE uint64_t prt_draw64(prt_it *it) {
   int src = it->src;
-  if (PRT_UNLIKELY(src == PRT_FRESH)) {
-    prt_setup(it);
-    src = it->src;
-  }
-  if (src > 0) {
+  if (PRT_LIKELY(src > 0)) {
     it->src = src - 1;
-    return it->batch->out[2 - src][it->bj];
+    return it->first[2 - src];
   }
-  if (PRT_UNLIKELY(src == 0)) prt_go_live(it);
+  if (PRT_UNLIKELY(src != PRT_LIVE)) prt_go_live(it);
   return prt_next64(&it->own);
 }
 
 /* The iteration's generator, in the state its draws so far have left, for
 ** the algorithms that take a generator (rng.h's). */
 static inline prt_pcg64 *prt_gen(prt_it *it) {
-  if (PRT_UNLIKELY(it->src != PRT_LIVE)) {
-    if (it->src == PRT_FRESH) prt_setup(it);
-    if (it->src >= 0) prt_go_live(it);
-  }
+  if (PRT_UNLIKELY(it->src != PRT_LIVE)) prt_go_live(it);
   return &it->own;
 }
 

@@ -19,6 +19,7 @@
 #include "native.h"
 #include "parallel.h"
 #include "rng.h"
+#include "stream_batch.h"
 
 extern const char par_kernel_rt_text[];
 
@@ -305,6 +306,7 @@ static void setup(lua_State *L, call *c, const par_native_opts *o, int needseed)
   K->normal_slow = normal_slow;
   K->exp_slow = exp_slow;
   K->bounded = bounded;
+  K->batch_fill = par_stream_batch;
   K->run = host_run;
   K->alloc = host_alloc;
   K->host = &c->h;

@@ -34,6 +34,9 @@ typedef struct pcg64 {
 
 #define PAR_PCG_MULT \
   (((par_u128)0x2360ed051fc65da4ULL << 64) | 0x4385df649fccf645ULL)
+/* Its inverse modulo 2^128: a step back. */
+#define PAR_PCG_MULT_INV \
+  (((par_u128)0x07dda22b93979860ULL << 64) | 0x98abc8b0716eac8dULL)
 
 static inline uint64_t pcg64_next_uint64(pcg64 *g) {
   par_u128 s = g->state = g->state * PAR_PCG_MULT + g->inc;
@@ -85,9 +88,10 @@ void pcg64_seed(pcg64 *g, uint64_t seed, const uint64_t *key, size_t nkey);
 **
 ** Iteration i of a parallel call with loop seed s (i as the kernel sees
 ** it: 1..n) draws from the generator par_stream_init(g, s, i), a pure
-** function of (s, i); par.stream(s, i) returns it. The state's two 64-bit
-** halves are two different finalisers (SplitMix64's, MurmurHash3's) of i
-** keyed by s; the increment is a hash of s alone. For one seed, each half
+** function of (s, i); par.stream(s, i) returns it. Its state after the
+** first draw has two 64-bit halves that are two different finalisers
+** (SplitMix64's, MurmurHash3's) of i keyed by s, so that the first draw
+** needs no multiplication; the increment is a hash of s alone. For one seed, each half
 ** is a bijection of i, so distinct iterations start at distinct, unrelated
 ** points of one 2^128-long PCG64 sequence; their draws overlap only if two
 ** of n random points fall within a stream's length of each other, which is
@@ -112,9 +116,10 @@ static inline uint64_t par_mix_b(uint64_t z) {   /* MurmurHash3 fmix64 */
 static inline void par_stream_init(pcg64 *g, uint64_t seed, uint64_t i) {
   uint64_t k1 = par_mix_a(seed + 0x9e3779b97f4a7c15ULL);
   uint64_t k2 = par_mix_b(seed + 0x6a09e667f3bcc909ULL);
-  g->state = ((par_u128)par_mix_a(i ^ k1) << 64) | par_mix_b(i ^ k2);
+  par_u128 h = ((par_u128)par_mix_a(i ^ k1) << 64) | par_mix_b(i ^ k2);
   g->inc = ((par_u128)par_mix_b(seed ^ 0xa54ff53a5f1d36f1ULL) << 64
             | par_mix_a(seed ^ 0x510e527fade682d1ULL)) | 1;
+  g->state = (h - g->inc) * PAR_PCG_MULT_INV;   /* one step before h */
   g->uinteger = 0;
   g->has_uint32 = 0;
 }

@@ -543,10 +543,15 @@ builtin["math.ult"] = function (fs, e, cs)
 end
 -- A draw from the iteration's stream, made now: in C a call in an
 -- expression could run twice (a macro) or out of Lua's order (operands).
-local function draw (fs, c) return tmp(fs, "float", c) end
+-- A draw from the iteration's stream (prog.draws: the program draws).
+local function draw (fs, c)
+  fs.prog.draws = true
+  return tmp(fs, "float", c)
+end
 
 builtin["math.random"] = function (fs, e, cs)
   if #cs == 0 then return {draw(fs, "prt_random(it)")} end
+  fs.prog.draws = true
   local a = once(fs, cs[1], "int")
   local lo, hi = "INT64_C(1)", a
   if #cs == 2 then lo, hi = a, once(fs, cs[2], "int") end
@@ -597,6 +602,7 @@ builtin["par.integers"] = function (fs, e, cs)
   local r = tmp(fs, "int")
   line(fs, "if (%s == INT64_MIN || %s > %s - 1) %s", hi, lo, hi,
     fail(fs, e, format("bad argument #%d to 'integers' (low >= high)", #cs)))
+  fs.prog.draws = true
   line(fs, "%s = prt_integers(it, %s, %s - 1);", r, lo, hi)
   return {r}
 end
@@ -1139,7 +1145,7 @@ function forin (fs, s)
   bl[#bl + 1] = "  it->up = c->up;"
   for _, l in ipairs(prologue(bfs)) do bl[#bl + 1] = l end
   bl[#bl + 1] = "  for (k = lo; k < hi; k++) {"
-  bl[#bl + 1] = "    it->iter = k + 1; it->src = PRT_FRESH; it->depth = c->depth;"
+  bl[#bl + 1] = "    prt_iter(it, k + 1, PRT_DRAWS); it->depth = c->depth;"
   bl[#bl + 1] = format("    %s = k + 1;", vi)
   for _, l in ipairs(bodyfs.lines) do bl[#bl + 1] = l end
   bl[#bl + 1] = "  }"
@@ -1160,6 +1166,7 @@ function forin (fs, s)
   -- through calls) is serial, seeded from that iteration's stream
   line(fs, "c.up = it->iter > 0 ? it : NULL;")
   line(fs, "c.depth = it->depth;")
+  fs.prog.draws = true   -- when nested
   line(fs, "c.seed = c.up ? prt_draw64(it) : prt_loop_seed(it->K->seed, ++it->loops);")
   for _, d in ipairs(caps) do line(fs, "c.v%d_%s = %s;", d.id, d.name, var(fs, d)) end
   for _, r in ipairs(red) do
@@ -1325,7 +1332,7 @@ local function block_entry (prog, form, out)
   if pure then
     out[#out + 1] = format("    (void)%s;", call)
   else
-    out[#out + 1] = "    it.iter = k + 1; it.src = PRT_FRESH; it.depth = 0;"
+    out[#out + 1] = "    prt_iter(&it, k + 1, PRT_DRAWS); it.depth = 0;"
     out[#out + 1] = format("    if ((rc = %s) != 0) return rc;", call)
   end
   if red then
@@ -1390,6 +1397,7 @@ function M.emit (prog, form)
   out[#out + 1] = ""
   local bodies = {}
   for _, inst in ipairs(prog.insts) do function_c(prog, inst, bodies) end
+  out[#out + 1] = format("#define PRT_DRAWS %d  /* prt_iter */", prog.draws and 1 or 0)
   for _, inst in ipairs(prog.insts) do out[#out + 1] = signature(inst) .. ";" end
   out[#out + 1] = ""
   for _, bl in ipairs(prog.loopdefs or {}) do

@@ -6,13 +6,13 @@
 */
 #include "ref.h"
 
-#include "kernel_rt.h"
+#include "stream_batch.h"
 
 typedef struct pi { uint64_t seed; int64_t *count; } pi;
 
 /* Iteration i's two draws come from the batch of streams generated kernels
-** use (kernel_rt.h's prt_batch: set up BATCH at a time, with their first
-** two draws, in a loop the compiler vectorises). */
+** use (stream_batch.h: PRT_BATCH streams at a time, with their first two
+** draws). */
 static int block(void *ctx, int64_t lo, int64_t hi, int64_t b, int tid) {
   const pi *k = ctx;
   int64_t i, c = 0;
@@ -24,9 +24,9 @@ static int block(void *ctx, int64_t lo, int64_t hi, int64_t b, int tid) {
   for (i = lo; i < hi; i++) {
     int64_t j = (i - lo) % PRT_BATCH;
     double x, y;
-    if (j == 0) prt_batch_fill(s, &keys, i + 1);
-    x = (double)(s->out[0][j] >> 11) * (1.0 / 9007199254740992.0);
-    y = (double)(s->out[1][j] >> 11) * (1.0 / 9007199254740992.0);
+    if (j == 0) par_stream_batch(s, &keys, i + 1);
+    x = (double)(s->out[j][0] >> 11) * (1.0 / 9007199254740992.0);
+    y = (double)(s->out[j][1] >> 11) * (1.0 / 9007199254740992.0);
     c += (x * x + y * y < 1) ? 1 : 0;
   }
   free(s);
