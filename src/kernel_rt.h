@@ -396,6 +396,21 @@ static inline int prt_eq_if(int64_t i, double f) {
   return prt_f2i(f, 0, &fi) && fi == i;
 }
 
+/* ---- loops over arrays ---- */
+
+/* Pure map and reduction loops run in chunks of PRT_CHUNK elements, each
+** prefetching what is read PRT_AHEAD elements on: the hardware prefetcher
+** alone left the fastmath grid maximum waiting on memory (it ran a third
+** faster with this, on 1 and 2 threads). */
+#define PRT_CHUNK 64
+#define PRT_AHEAD 256
+
+static inline void prt_prefetch(const void *p, size_t bytes) {
+  const char *c = p;
+  size_t o;
+  for (o = 0; o < bytes; o += 64) __builtin_prefetch(c + o);
+}
+
 /* ---- numeric for (Lua's forprep) ---- */
 
 /* An integer loop from init by step runs when this returns 1; *count is

@@ -85,6 +85,7 @@ local function worker (name, reps)
   local t0 = par.clock()
   local res = c.run(true)
   print(string.format("first %.6f", par.clock() - t0))
+  c.run(false)   -- warm, like the parallel call above
   local tp, ratios = {}, {}
   for k = 1, reps do
     t0 = par.clock()

@@ -1223,7 +1223,7 @@ end
 -- Arguments of the entry function at iteration k, for the block loop
 -- (K->args: arrays and scalars of map; the index of prange). With 'hoist',
 -- arrays and scalars are read through locals declared in 'decls' first.
-local function entry_args (inst, form, hoist, decls)
+local function entry_args (inst, form, hoist, decls, reads)
   local argv = {"&it"}
   if form.kind == "prange" or form.kind == "preduce" then
     if #inst.fn.params >= 1 then argv[2] = "k + 1" end
@@ -1236,6 +1236,7 @@ local function entry_args (inst, form, hoist, decls)
         local el = elemc[({float = "f64", int = "i64", bool = "bool"})[at_]]
         if hoist then
           decls[#decls + 1] = format("  const %s *restrict a%d = (const %s *)K->args[%d].a.data;", el, j, el, j - 1)
+          reads[#reads + 1] = "a" .. j
           c = format("a%d[k]", j)
         else
           c = format("((%s *)K->args[%d].a.data)[k]", el, j - 1)
@@ -1279,8 +1280,8 @@ local function block_entry (prog, form, out)
   out[#out + 1] = "  prt_it it;"
   out[#out + 1] = "  int64_t k;"
   if not pure then out[#out + 1] = "  int rc;" end
-  local decls = {}
-  local argv = entry_args(inst, form, pure, decls)
+  local decls, reads = {}, {}
+  local argv = entry_args(inst, form, pure, decls, reads)
   for _, l in ipairs(decls) do out[#out + 1] = l end
   if pure and not red then
     for k, rt in ipairs(rets) do
@@ -1323,32 +1324,49 @@ local function block_entry (prog, form, out)
     out[#out + 1] = "  }"
     first = "lo + 1"
   end
+  local loop = {}
+  if pure then loop[#loop + 1] = simd_pragma(form, t) end
+  local head = #loop + 1
+  loop[head] = format("for (k = %s; k < hi; k++) {", first)
+  loop[#loop + 1] = "  " .. concat(rdecl, " ")
   if pure then
-    local pragma = simd_pragma(form, t)
-    if pragma then out[#out + 1] = pragma end
-  end
-  out[#out + 1] = format("  for (k = %s; k < hi; k++) {", first)
-  out[#out + 1] = "    " .. concat(rdecl, " ")
-  if pure then
-    out[#out + 1] = format("    (void)%s;", call)
+    loop[#loop + 1] = format("  (void)%s;", call)
   else
-    out[#out + 1] = "    prt_iter(&it, k + 1, PRT_DRAWS); it.depth = 0;"
-    out[#out + 1] = format("    if ((rc = %s) != 0) return rc;", call)
+    loop[#loop + 1] = "  prt_iter(&it, k + 1, PRT_DRAWS); it.depth = 0;"
+    loop[#loop + 1] = format("  if ((rc = %s) != 0) return rc;", call)
   end
   if red then
     if minmax and not pure then
-      out[#out + 1] = "    if (k == lo) p = r1; else"
+      loop[#loop + 1] = "  if (k == lo) p = r1; else"
     end
-    out[#out + 1] = "    " .. reduce_step(form.op, t, "p", "r1")
+    loop[#loop + 1] = "  " .. reduce_step(form.op, t, "p", "r1")
   elseif pure then
     for k, rt in ipairs(rets) do
       local el = rt == "num" and "" or format("(%s)", ({int = "int64_t", float = "double", bool = "uint8_t"})[rt])
-      out[#out + 1] = format("    o%d[k] = %sr%d;", k, el, k)
+      loop[#loop + 1] = format("  o%d[k] = %sr%d;", k, el, k)
     end
   else
-    for k, rt in ipairs(rets) do out[#out + 1] = "    " .. store_out(k, rt, "k", "r" .. k) end
+    for k, rt in ipairs(rets) do loop[#loop + 1] = "  " .. store_out(k, rt, "k", "r" .. k) end
   end
-  out[#out + 1] = "  }"
+  loop[#loop + 1] = "}"
+  local ind = "  "
+  if #reads > 0 then
+    -- in chunks, each prefetching the arrays a few chunks on (kernel_rt.h)
+    loop[head] = "for (k = kc; k < ke; k++) {"
+    -- (past the block too: the next one is often this thread's)
+    out[#out + 1] = format("  const int64_t size = K->args[%d].a.size;", reads[1]:sub(2) - 1)
+    out[#out + 1] = "  int64_t kc, ke;"
+    out[#out + 1] = format("  for (kc = %s; kc < hi; kc = ke) {", first)
+    out[#out + 1] = "    ke = hi - kc > PRT_CHUNK ? kc + PRT_CHUNK : hi;"
+    out[#out + 1] = "    if (size - kc >= PRT_AHEAD + PRT_CHUNK) {"
+    for _, a in ipairs(reads) do
+      out[#out + 1] = format("      prt_prefetch(%s + kc + PRT_AHEAD, PRT_CHUNK * sizeof *%s);", a, a)
+    end
+    out[#out + 1] = "    }"
+    ind = "    "
+  end
+  for _, l in ipairs(loop) do out[#out + 1] = (l:sub(1, 1) == "#" and "" or ind) .. l end
+  if #reads > 0 then out[#out + 1] = "  }" end
   if red then out[#out + 1] = "  K->partials[block] = " .. tonum("p", t) .. ";" end
   out[#out + 1] = "  return PRT_OK;"
   out[#out + 1] = "}"

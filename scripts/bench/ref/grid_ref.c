@@ -10,26 +10,34 @@
 
 #include "array.h"
 #include "ref.h"
+#include "kernel_rt.h"
 
-typedef struct grid { const double *x, *y; double *bmax; } grid;
+typedef struct grid { const double *x, *y; double *bmax; int64_t size; } grid;
 
 static int block(void *ctx, int64_t lo, int64_t hi, int64_t b, int tid) {
   const grid *k = ctx;
   const double *restrict x = k->x, *restrict y = k->y;
   double m = -INFINITY;
-  int64_t i;
+  int64_t i, c, e;
   (void)tid;
+  for (c = lo; c < hi; c = e) {   /* in chunks, prefetching, as generated code */
+    e = hi - c > PRT_CHUNK ? c + PRT_CHUNK : hi;
+    if (k->size - c >= PRT_AHEAD + PRT_CHUNK) {
+      prt_prefetch(x + c + PRT_AHEAD, PRT_CHUNK * sizeof *x);
+      prt_prefetch(y + c + PRT_AHEAD, PRT_CHUNK * sizeof *y);
+    }
 #ifdef __FAST_MATH__
 #pragma omp simd reduction(max:m)
 #endif
-  for (i = lo; i < hi; i++) {
-    double u = x[i], v2 = y[i];
-    double v = cos(u * u + v2 * v2) / (1 + u * u + v2 * v2);
+    for (i = c; i < e; i++) {
+      double u = x[i], v2 = y[i];
+      double v = cos(u * u + v2 * v2) / (1 + u * u + v2 * v2);
 #ifdef __FAST_MATH__
-    m = v > m ? v : m;
+      m = v > m ? v : m;
 #else
-    if (m == m && (v != v || v > m)) m = v;   /* a NaN wins, as in par.mapreduce */
+      if (m == m && (v != v || v > m)) m = v;   /* a NaN wins, as in par.mapreduce */
 #endif
+    }
   }
   k->bmax[b] = m;
   return 0;
@@ -50,7 +58,7 @@ int main(void) {
       x[i * n + j] = j == n - 1 ? 3.0 : -3.0 + (double)j * step;
       y[i * n + j] = i == n - 1 ? 3.0 : -3.0 + (double)i * step;
     }
-  g.x = x; g.y = y;
+  g.x = x; g.y = y; g.size = size;
   g.bmax = malloc(sizeof(double) * (size_t)nb);
   for (k = 0; k < reps; k++) {
     double t0 = ref_now();
