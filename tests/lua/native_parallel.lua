@@ -122,6 +122,27 @@ for _, op in ipairs{"min", "max"} do
   end
 end
 
+-- pure loops over arrays run in chunks of 64 that prefetch ahead: every
+-- element counted once, in order, at sizes around a chunk, the prefetch
+-- distance and a block; a NaN last or in the second chunk still wins
+for _, n in ipairs{1, 63, 64, 65, 319, 320, 321, 1025, 5000} do
+  local x = par.linspace(-2, 2, n)
+  local k = par.arange(n)
+  local b = par.map(function (v) return v > 0 end, x, {mode = "lua"})
+  local f = function (v, i, t) return t and v * i or v - i end
+  local nm, lm = N.map(f, x, k, b), par.map(f, x, k, b, {mode = "lua"})
+  for i = 1, n do assert(T.same(nm[i], lm[i]), "map of " .. n .. " at " .. i) end
+  for _, op in ipairs{"+", "max", "min"} do
+    assert(T.same(N.mapreduce(op, f, x, k, b), par.mapreduce(op, f, x, k, b, {mode = "lua"})), op .. " of " .. n)
+  end
+  for _, at in ipairs{n, math.min(n, 65)} do
+    local y = x:copy()
+    y[at] = 0 / 0
+    local id = function (v) return v end
+    assert(N.mapreduce("max", id, y) ~= N.mapreduce("max", id, y), "NaN at " .. at .. " of " .. n)
+  end
+end
+
 -- the lowest failing iteration is reported
 T.checkerror("^iteration 3000: ", N.prange, 10000,
   function (i) if i >= 3000 then error("bad") end return i end)
