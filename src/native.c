@@ -281,8 +281,13 @@ static call *newcall(lua_State *L, int plan, int values) {
   c->nrec = nrecords();
   c->K.errs = lua_newuserdatauv(L, sizeof(prt_err) * (size_t)c->nrec, 0);
   lua_setfield(L, values, "errs");   /* the values table keeps it alive */
-  c->K.batches = lua_newuserdatauv(L, sizeof(prt_batch) * (size_t)c->nrec, 0);
-  lua_setfield(L, values, "batches");
+  {  /* on cache lines of their own: threads write their batch often (pi
+     * ran 10% slower on 2 threads when two batches shared a line) */
+    _Static_assert(sizeof(prt_batch) % 64 == 0, "a batch fills whole cache lines");
+    char *b = lua_newuserdatauv(L, sizeof(prt_batch) * (size_t)c->nrec + 63, 0);
+    c->K.batches = (prt_batch *)(void *)(b + (-(uintptr_t)b & 63));
+    lua_setfield(L, values, "batches");
+  }
   return c;
 }
 
