@@ -1267,7 +1267,8 @@ end
 
 -- The loop over a block for prange/preduce/map/mapreduce. A pure entry
 -- (see pure_body) runs as a plain loop over hoisted pointers that GCC can
--- vectorise; others reset the iteration state and check each status.
+-- vectorise, in chunks that prefetch the arrays (kernel_rt.h's PRT_CHUNK);
+-- others start each iteration (prt_iter) and check each status.
 local function block_entry (prog, form, out)
   local inst = prog.entry
   local rets = inst.rets
