@@ -164,6 +164,12 @@ case([[function (p1, p2, p3)
   end
   return p1, p2, p3
 end]], 0.0, 0, true)
+-- found by native_fuzz.lua: GCC 12 folded '0.0 - (double)i' to
+-- '-(double)i' and '0.0 + -x' to '-x' (-0.0 where Lua gives 0.0)
+case([[function (i, x)
+  return 0.0 - i, 0.0 - math.abs(x), 0.0 + -x, 0.0 + -(i + 0.0), (0.0 * 64) - math.fmod(0, i + 3)
+end]], 0, 0.0)
+case("function (p) return (0.0 * 64) - math.fmod(0, p) end", math.mininteger)
 -- found by native_fuzz.lua: GCC turns pow(x, -1.0) into 1.0 / x, which
 -- differs from libm's pow (Lua's '^') for these x
 for _, x in ipairs{53.285714285714285, 103.28571428571429, 206.57142857142858} do
