@@ -17,10 +17,15 @@
 
 /* ---- portable ---- */
 
+/* PCG64's multiplier in 64-bit halves. */
+#define MULT_HI ((uint64_t)(PRT_PCG_MULT >> 64))
+#define MULT_LO ((uint64_t)PRT_PCG_MULT)
+
 /* One PCG64 step on a state in 64-bit halves (h, l) with increment (ih, il):
-** the high half of the low product built from 32-bit products. */
+** the high half of the low product built from 32-bit products. The state
+** stays in halves (no 128-bit type), so that the compiler vectorises. */
 static inline void step_halves(uint64_t *h, uint64_t *l, uint64_t ih, uint64_t il) {
-  const uint64_t mh = 0x2360ed051fc65da4ULL, ml = 0x4385df649fccf645ULL;
+  const uint64_t mh = MULT_HI, ml = MULT_LO;
   const uint64_t m0 = ml & 0xffffffffu, m1 = ml >> 32;
   uint64_t a = *l, a0 = a & 0xffffffffu, a1 = a >> 32;
   uint64_t p00 = a0 * m0, p01 = a0 * m1, p10 = a1 * m0, p11 = a1 * m1;
@@ -32,6 +37,7 @@ static inline void step_halves(uint64_t *h, uint64_t *l, uint64_t ih, uint64_t i
   *l = lo;
 }
 
+/* kernel_rt.h's prt_xsl_rr on a state in halves. */
 static inline uint64_t xsl_rr(uint64_t h, uint64_t l) {
   uint64_t x = h ^ l;
   unsigned r = (unsigned)(h >> 58);
@@ -70,8 +76,8 @@ static inline AVX512 __m512i mix_v(__m512i z, int s1, uint64_t c1, int s2, uint6
 
 /* step_halves on 8 states */
 static inline AVX512 void step_v(__m512i *h, __m512i *l, __m512i ih, __m512i il) {
-  const __m512i mh = BCAST(0x2360ed051fc65da4ULL), ml = BCAST(0x4385df649fccf645ULL);
-  const __m512i m1 = BCAST(0x4385df649fccf645ULL >> 32), low = BCAST(0xffffffffu);
+  const __m512i mh = BCAST(MULT_HI), ml = BCAST(MULT_LO);
+  const __m512i m1 = BCAST(MULT_LO >> 32), low = BCAST(0xffffffffu);
   __m512i a = *l, a1 = _mm512_srli_epi64(a, 32);
   __m512i p00 = _mm512_mul_epu32(a, ml), p01 = _mm512_mul_epu32(a, m1);
   __m512i p10 = _mm512_mul_epu32(a1, ml), p11 = _mm512_mul_epu32(a1, m1);

@@ -163,11 +163,11 @@ function M.has_script()
   return os.execute("script --version > /dev/null 2>&1") == true
 end
 
--- Runs the shell command 'cmd' in a pseudo-terminal made by util-linux
--- 'script' (killed after 60 s) by /bin/sh, without LUA_INIT, with 'env'
--- ("VAR=value ...", say TERM) in the environment; 'steps' are typed into it (nil:
--- no input): a string is typed, a number waits that many seconds, a
--- table {file = path} waits (up to 30 s) until that file exists.
+-- Runs the shell command 'cmd' with /bin/sh in a pseudo-terminal made by
+-- util-linux 'script' (killed after 60 s), without LUA_INIT, with 'env'
+-- ("VAR=value ...", say TERM) in the environment; 'steps' are typed into
+-- it (nil: no input): a string is typed, a number waits that many seconds,
+-- a table {file = path} waits (up to 30 s) until that file exists.
 -- Returns the transcript, carriage returns included, and script's exit
 -- status.
 function M.terminal(cmd, steps, env)

@@ -543,7 +543,7 @@ builtin["math.ult"] = function (fs, e, cs)
 end
 -- A draw from the iteration's stream, made now: in C a call in an
 -- expression could run twice (a macro) or out of Lua's order (operands).
--- A draw from the iteration's stream (prog.draws: the program draws).
+-- prog.draws (every draw sets it) tells prt_iter to set up streams.
 local function draw (fs, c)
   fs.prog.draws = true
   return tmp(fs, "float", c)
@@ -1236,7 +1236,7 @@ local function entry_args (inst, form, hoist, decls, reads)
         local el = elemc[({float = "f64", int = "i64", bool = "bool"})[at_]]
         if hoist then
           decls[#decls + 1] = format("  const %s *restrict a%d = (const %s *)K->args[%d].a.data;", el, j, el, j - 1)
-          reads[#reads + 1] = "a" .. j
+          reads[#reads + 1] = j
           c = format("a%d[k]", j)
         else
           c = format("((%s *)K->args[%d].a.data)[k]", el, j - 1)
@@ -1355,13 +1355,13 @@ local function block_entry (prog, form, out)
     -- in chunks, each prefetching the arrays a few chunks on (kernel_rt.h)
     loop[head] = "for (k = kc; k < ke; k++) {"
     -- (past the block too: the next one is often this thread's)
-    out[#out + 1] = format("  const int64_t size = K->args[%d].a.size;", reads[1]:sub(2) - 1)
+    out[#out + 1] = format("  const int64_t size = K->args[%d].a.size;", reads[1] - 1)
     out[#out + 1] = "  int64_t kc, ke;"
     out[#out + 1] = format("  for (kc = %s; kc < hi; kc = ke) {", first)
     out[#out + 1] = "    ke = hi - kc > PRT_CHUNK ? kc + PRT_CHUNK : hi;"
     out[#out + 1] = "    if (size - kc >= PRT_AHEAD + PRT_CHUNK) {"
-    for _, a in ipairs(reads) do
-      out[#out + 1] = format("      prt_prefetch(%s + kc + PRT_AHEAD, PRT_CHUNK * sizeof *%s);", a, a)
+    for _, j in ipairs(reads) do
+      out[#out + 1] = format("      prt_prefetch(a%d + kc + PRT_AHEAD, PRT_CHUNK * sizeof *a%d);", j, j)
     end
     out[#out + 1] = "    }"
     ind = "    "
