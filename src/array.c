@@ -230,6 +230,47 @@ void par_array_addmeta(lua_State *L, const luaL_Reg *l) {
   lua_pop(L, 1);
 }
 
+/* Array memory is reported to Lua's collector as debt, which starts a
+** step (in generational mode, lua.c's default, a minor collection that
+** frees young garbage). An array that outlives two minor collections is
+** old, and old objects go only in a major collection, which Lua starts
+** when its own heap has doubled; array memory never counts
+** there, so a loop whose arrays each outlive two later ones would grow
+** without bound. Hence also a full collection whenever more array memory
+** has been allocated since the last one than the larger of the array
+** memory it left, the Lua heap, and PACE_MIN. */
+#define PACE_MIN ((size_t)64 << 20)
+
+typedef struct { size_t since, limit; } gc_pace;
+
+static const char pace_key = 'p';
+
+static void reportbytes(lua_State *L, size_t bytes) {
+  gc_pace *p;
+  if (!lua_gc(L, LUA_GCISRUNNING)) return;  /* collectgarbage("stop") */
+  lua_gc(L, LUA_GCSTEP, (int)(bytes / 1024 > INT32_MAX ? INT32_MAX : bytes / 1024));
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &pace_key) == LUA_TNIL) {
+    lua_pop(L, 1);
+    p = lua_newuserdatauv(L, sizeof *p, 0);
+    p->since = 0;
+    p->limit = PACE_MIN;
+    lua_pushvalue(L, -1);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &pace_key);
+  }
+  p = lua_touserdata(L, -1);
+  lua_pop(L, 1);
+  p->since += bytes;
+  if (p->since > p->limit) {
+    size_t heap;
+    lua_gc(L, LUA_GCCOLLECT);
+    heap = (size_t)lua_gc(L, LUA_GCCOUNT) * 1024;
+    p->since = 0;
+    p->limit = par_memory_in_use();
+    if (p->limit < heap) p->limit = heap;
+    if (p->limit < PACE_MIN) p->limit = PACE_MIN;
+  }
+}
+
 /* Pushes an empty array userdata (no memory yet) with its metatable. */
 static par_array *pushempty(lua_State *L, par_dtype dt, int ndim) {
   par_array *a = lua_newuserdatauv(L, sizeof(par_array), 0);
@@ -254,10 +295,9 @@ par_array *par_newarray(lua_State *L, par_dtype dt, int ndim, int64_t n, int64_t
   if (m != 0 && n > INT64_MAX / 8 / m)
     luaL_error(L, "array is too big (%I x %I elements)", (lua_Integer)n, (lua_Integer)m);
   bytes = (size_t)(n * m) * par_dtype_size(dt);
-  /* report the bytes to the GC first, so dead temporaries give their
-  ** blocks back before this one is allocated */
-  if (bytes >= 1024)
-    lua_gc(L, LUA_GCSTEP, (int)(bytes / 1024 > INT32_MAX ? INT32_MAX : bytes / 1024));
+  /* reported first, so dead temporaries give their blocks back before
+  ** this one is allocated */
+  if (bytes >= 1024) reportbytes(L, bytes);
   a = pushempty(L, dt, ndim);
   a->buf = par_buffer_new(bytes);
   if (a->buf == NULL) luaL_error(L, "not enough memory");

@@ -176,6 +176,15 @@ static double *pushnew(lua_State *L, int ndim, int64_t n, int64_t m) {
   return PAR_F64P(API(L)->newarray(L, PAR_F64, ndim, n, m));
 }
 
+/* Removes the scratch array at stack index idx and gives its memory back
+** at once (its __close), so that the next large array of a loop reuses
+** pages already touched instead of waiting for the garbage collector. */
+static void dropscratch(lua_State *L, int idx) {
+  idx = lua_absindex(L, idx);
+  if (luaL_callmeta(L, idx, "__close")) lua_pop(L, 1);
+  lua_remove(L, idx);
+}
+
 /* Pushes scratch space for n LAPACK integers. */
 static lapack_int *pushints(lua_State *L, int64_t n) {
   return lua_newuserdatauv(L, sizeof(lapack_int) * (size_t)(n > 0 ? n : 1), 0);
@@ -410,7 +419,7 @@ static int geev(lua_State *L, const char *fname, double **vr) {
   checkinfo(L, LAPACKE_dgeev(LAPACK_COL_MAJOR, 'N', vr != NULL ? 'V' : 'N', n, w, LD(n),
                              re, im, NULL, 1, vr != NULL ? *vr : NULL, LD(n)),
             "dgeev", "eigenvalue computation did not converge");
-  lua_remove(L, base);  /* the copy of A */
+  dropscratch(L, base);  /* the copy of A */
   return n;
 }
 
@@ -448,7 +457,7 @@ static int l_eig(lua_State *L) {
   vr = pushrowmajor(L, packed, n, 2, n, n);
   vi = pushnew(L, 2, n, n);
   unpack(vr, vi, PAR_F64P(im), n);
-  lua_remove(L, -3);  /* the packed vectors */
+  dropscratch(L, -3);  /* the packed vectors */
   return 4;
 }
 
@@ -491,7 +500,7 @@ static int l_svd(lua_State *L) {
     pushrowmajor(L, vt, n, 2, n, n);
     lua_replace(L, base + 3);
   }
-  lua_remove(L, base);
+  dropscratch(L, base);
   return 3;
 }
 

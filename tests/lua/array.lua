@@ -543,9 +543,36 @@ do
       top = math.max(top, rss())
     end
     assert(top < 500, "RSS reached " .. top .. " MB")
+    -- each array outlives two later ones, so it is old for the
+    -- generational collector by the time it dies (1.6 GB in all)
+    local ring
+    ring, top = {}, 0
+    for i = 1, 200 do
+      ring[i % 3 + 1] = par.zeros(1e6)        -- 8 MB
+      ring[i % 3 + 1][1] = 1
+      top = math.max(top, rss())
+    end
+    assert(top < 300, "RSS reached " .. top .. " MB with 24 MB alive")
   else
     print("  (no /proc/self/status: skipped)")
   end
+end
+
+print("  a stopped collector stays stopped")
+do
+  local seen = setmetatable({}, {__mode = "k"})
+  local function fill()   -- 96 MB, dead at once
+    for _ = 1, 12 do seen[par.zeros(1e6)] = true end
+  end
+  collectgarbage("stop")
+  fill()
+  local n = 0
+  for _ in pairs(seen) do n = n + 1 end
+  collectgarbage("restart")
+  assert(n == 12, n)
+  collectgarbage()
+  collectgarbage()   -- weak keys with finalizers go in the second cycle
+  assert(next(seen) == nil)
 end
 
 print("OK")
