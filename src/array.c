@@ -297,6 +297,9 @@ par_array *par_newarray(lua_State *L, par_dtype dt, int ndim, int64_t n, int64_t
   bytes = (size_t)(n * m) * par_dtype_size(dt);
   /* reported first, so dead temporaries give their blocks back before
   ** this one is allocated */
+#ifdef PARLUA_GC_STRESS  /* CMake option, for the sanitizer stage */
+  if (lua_gc(L, LUA_GCISRUNNING)) lua_gc(L, LUA_GCCOLLECT);
+#endif
   if (bytes >= 1024) reportbytes(L, bytes);
   a = pushempty(L, dt, ndim);
   a->buf = par_buffer_new(bytes);
