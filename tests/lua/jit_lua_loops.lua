@@ -310,7 +310,7 @@ T.checkerror("assignment to 'x', declared outside the parallel loop", par.jit(fu
   return x
 end, {mode = "lua"}), 10)
 -- as is a reduction of an inner loop into a variable of the outer one
-T.checkerror("assignment to 's', declared outside the parallel loop", par.jit(function (n)
+T.checkerror("assignment to 's', declared outside the parallel loop %(a nested loop", par.jit(function (n)
   local s = 0
   for i in par.prange(n) do for j in par.prange(3) do s = s + j end end
   return s

@@ -31,6 +31,29 @@ T.checkerror("assignment to 'y', declared outside the parallel loop", N.jit(func
   for i in par.prange(n) do y = i end
   return y
 end), 10)
+-- a nested loop may reduce into a local of the enclosing body, not past it
+-- (the C of this once failed to compile)
+T.checkerror("assignment to 's', declared outside the parallel loop %(a nested loop reduces only",
+  N.jit(function (n)
+    local s = 0.0
+    for i in par.prange(n) do
+      for j in par.prange(n) do s = s + i * j end
+    end
+    return s
+  end), 10)
+do
+  local function f (n)
+    local s = 0.0
+    for i in par.prange(n) do
+      local t = 0.0
+      for j in par.prange(n) do t = t + i / j end
+      s = s + t
+    end
+    return s
+  end
+  local v = N.jit(f)(300)
+  assert(T.same(v, par.jit(f, {mode = "lua"})(300)) and v > 0, v)
+end
 T.checkerror("reduction variable 's' is read inside the parallel loop", N.jit(function (n)
   local s = 0
   for i in par.prange(n) do s = s + i; local z = s end

@@ -135,10 +135,10 @@ local function check_loop (L, file)
     if x.tag == "Label" then labels[x] = true end
   end)
   -- own: in the loop's own code (not in a function or loop nested in it)
-  local function scan (n, own, infn, depth)
+  local function scan (n, own, infn, depth, inloop)
     local tag = n.tag
     if tag == "Function" then infn, own, depth = true, false, 0
-    elseif tag == "Forin" and check.is_prange(n) then own = false end
+    elseif tag == "Forin" and check.is_prange(n) then own, inloop = false, true end
     if tag == "Assign" then
       local t = n.targets[1]
       if own and #n.targets == 1 and outside(t) then
@@ -152,9 +152,11 @@ local function check_loop (L, file)
         end
         red[t.decl], redstat[n] = op, t.decl
       else
+        local nested = inloop and not infn and reduction_form(n)
         for _, tg in ipairs(n.targets) do
           if outside(tg) then
-            fail(file, tg, "assignment to '%s', declared outside the parallel loop", tg.name)
+            fail(file, tg, "assignment to '%s', declared outside the parallel loop%s", tg.name,
+              nested and " (a nested loop reduces only into locals of the enclosing loop's body)" or "")
           end
         end
       end
@@ -168,9 +170,9 @@ local function check_loop (L, file)
       fail(file, n, "vararg expression '...' inside a parallel loop")
     end
     if loop_tags[tag] then depth = depth + 1 end
-    each_child(n, function (c) scan(c, own, infn, depth) end)
+    each_child(n, function (c) scan(c, own, infn, depth, inloop) end)
   end
-  scan(s.body, true, false, 0)
+  scan(s.body, true, false, 0, false)
   -- a reduction variable is read only in its own reduction statements
   local function reads (n, allowed)
     if redstat[n] then

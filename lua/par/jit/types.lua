@@ -704,6 +704,10 @@ local function return_stat (st, s)
   set_rets(st, s, ts)
 end
 
+-- An outer loop's partials are per block, a nested loop's are not.
+local NESTED_REDUCTION = "assignment to '%s', declared outside the parallel loop "
+  .. "(a nested loop reduces only into locals of the enclosing loop's body)"
+
 -- x = x + e, x = x * e, x = math.min(x, e), x = math.max(x, e)
 local function reduction_form (st, s)
   if #s.targets ~= 1 or #s.exprs ~= 1 then return nil end
@@ -725,6 +729,11 @@ local function assign_stat (st, s)
      and ploop.outer[s.targets[1].decl] then
     local d = s.targets[1].decl
     local op = reduction_form(st, s)
+    local up = ploop.parent
+    while up do
+      if up.outer[d] then fail(st, s.targets[1], NESTED_REDUCTION, d.name) end
+      up = up.parent
+    end
     if not op then
       fail(st, s, "assignment to '%s', declared outside the parallel loop (only reductions x = x + e, x * e, math.min, math.max)", d.name)
     end
@@ -849,7 +858,7 @@ local function forin_stat (st, s)
   end
   local info = inst.loops[s]
   if not info then
-    info = {red = {}, outer = {}}
+    info = {red = {}, outer = {}, parent = st.ploop}
     for _, d in ipairs(s.outer_assigns) do info.outer[d] = true end
     inst.loops[s] = info
   end
