@@ -139,8 +139,18 @@ static const par_capi capi = {
   par_threads, par_in_parallel
 };
 
+/* A stock lua5.4 dlcloses par.so when it closes the state that loaded it,
+** while libgomp's threads and the Lua-mode watcher still run code of par.so
+** or of its libraries: keep the file loaded for the life of the process. */
+static void keep_loaded(void) {
+  Dl_info info;
+  if (dladdr((void *)keep_loaded, &info) != 0 && info.dli_fname != NULL)
+    dlopen(info.dli_fname, RTLD_LAZY | RTLD_NOLOAD | RTLD_NODELETE);
+}
+
 int luaopen_par(lua_State *L) {
   int i;
+  keep_loaded();
   lua_pushlightuserdata(L, (void *)&capi);
   lua_setfield(L, LUA_REGISTRYINDEX, PAR_CAPI_KEY);
   lua_newtable(L);

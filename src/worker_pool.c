@@ -3,7 +3,6 @@
 ** watcher thread that stops them on Ctrl-C (see worker_pool.h).
 */
 #define _GNU_SOURCE
-#include <dlfcn.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -168,15 +167,6 @@ static void *watcher(void *arg) {
   return NULL;
 }
 
-/* The watcher runs code of this file for the life of the process: keep
-** the file loaded even when a stock lua5.4 closes the state that loaded
-** par.so (which would dlclose it). */
-static void keepcode(void) {
-  Dl_info info;
-  if (dladdr(&watch_ok, &info) != 0 && info.dli_fname != NULL)
-    dlopen(info.dli_fname, RTLD_LAZY | RTLD_NOLOAD | RTLD_NODELETE);
-}
-
 /* Starts the watcher, with every signal blocked (SIGINT goes to the
 ** threads running Lua, as without it). */
 static void startwatcher(void) {
@@ -188,7 +178,6 @@ static void startwatcher(void) {
   pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
   pthread_cond_init(&watch_cond, &ca);
   pthread_condattr_destroy(&ca);
-  keepcode();
   pthread_attr_init(&ta);
   pthread_attr_setdetachstate(&ta, PTHREAD_CREATE_DETACHED);
   sigfillset(&all);

@@ -29,4 +29,14 @@ assert(ok and out == "function\n", out)
 -- par.linalg is loaded on first use, next to par.so
 ok, out = lua54("print(type(par.linalg), type(par.linalg.matmul))")
 assert(ok and out == "table\tfunction\n", out)
+-- closing the state dlcloses par.so: threads of OpenMP, OpenBLAS and the
+-- Lua-mode watcher must not be left running unmapped code (the first
+-- crashed nearly every time)
+for _ = 1, 3 do
+  ok, out = lua54("print(par.cos(par.ones(100000)):sum()); os.exit(0, true)")
+  assert(ok and out == "54030.230586814\n", out)
+  ok, out = lua54("print(par.prange(3, function (i) return i end, {mode = 'lua'}), "
+    .. "par.linalg.det(par.ones(3, 3))); os.exit(0, true)")
+  assert(ok and out == "[1 2 3]\t0.0\n", out)
+end
 print("OK")
