@@ -458,15 +458,26 @@ static int dumpwriter(lua_State *L, const void *p, size_t sz, void *ud) {
   return 0;
 }
 
-/* A kernel must not assign to variables declared outside it (API section
-** 4): in Lua mode the write would go to a worker's copy and be lost. The
-** function's bytecode tells; a weak table remembers the functions checked. */
-static void checkwrites(lua_State *L, int fidx) {
+/* Functions reached from a kernel that are checked, at most this deep. */
+#define MAXREACH 64
+
+typedef struct Names { lua_State *L; int t; } Names;
+
+static void addglobal(void *ud, const char *name, size_t len, int soft) {
+  Names *n = ud;
+  if (soft) return;
+  lua_pushlstring(n->L, name, len);
+  lua_rawseti(n->L, n->t, (lua_Integer)lua_rawlen(n->L, n->t) + 1);
+}
+
+/* Pushes the names of the globals the Lua function at fidx reads, after
+** checking that neither it nor a function nested in it assigns to a global
+** or to a variable declared outside it; the registry's weak table
+** "parlua.nowrites" keeps the names of the functions checked. */
+static void pushglobals(lua_State *L, int fidx) {
   Dump d = {NULL, 0, 0};
-  const char *name;
-  size_t nlen;
-  int failed;
-  if (lua_iscfunction(L, fidx)) return;
+  par_write w = {NULL, 0, 0, 0};
+  Names n;
   if (lua_getfield(L, LUA_REGISTRYINDEX, "parlua.nowrites") != LUA_TTABLE) {
     lua_pop(L, 1);
     lua_newtable(L);
@@ -478,28 +489,78 @@ static void checkwrites(lua_State *L, int fidx) {
     lua_setfield(L, LUA_REGISTRYINDEX, "parlua.nowrites");
   }
   lua_pushvalue(L, fidx);
-  if (lua_rawget(L, -2) != LUA_TNIL) {
-    lua_pop(L, 2);
+  if (lua_rawget(L, -2) == LUA_TTABLE) {
+    lua_remove(L, -2);
+    return;
+  }
+  lua_pop(L, 1);
+  lua_newtable(L);
+  n.L = L;
+  n.t = lua_gettop(L);
+  lua_pushvalue(L, fidx);
+  if (lua_dump(L, dumpwriter, &d, 0) == 0 && par_scan_outer_write(d.p, d.len, &w) == 0 &&
+      w.name == NULL)
+    par_scan_globals(d.p, d.len, addglobal, &n);
+  lua_pop(L, 1);
+  if (w.name != NULL) {
+    lua_Debug ar;
+    lua_pushlstring(L, w.name, w.len);
+    free(d.p);
+    lua_pushvalue(L, fidx);
+    lua_getinfo(L, ">S", &ar);
+    lua_pushfstring(L, "%s:%d: assignment to %s '%s' in a parallel kernel (%s: use an "
+                    "array, or a reduction)", ar.short_src, w.line, w.global ? "global" : "upvalue",
+                    lua_tostring(L, -1), w.global ? "each thread has globals of its own"
+                    : "a variable declared outside it");
+    lua_error(L);                        /* the message names the place of the write */
+  }
+  free(d.p);
+  lua_pushvalue(L, fidx);
+  lua_pushvalue(L, -2);
+  lua_rawset(L, -4);                     /* nowrites[f] = names */
+  lua_remove(L, -2);
+}
+
+/* A kernel must not assign to variables declared outside it (API section
+** 4): in Lua mode the write would go to a worker's copy and be lost. Checks
+** the Lua function at fidx and those it reaches through upvalues and
+** globals (table 'seen' holds those already checked by this call). */
+static void checkreach(lua_State *L, int fidx, int seen, int depth) {
+  int u, names, env = 0;
+  lua_Integer i;
+  const char *up;
+  if (lua_type(L, fidx) != LUA_TFUNCTION || lua_iscfunction(L, fidx) || depth > MAXREACH)
+    return;
+  lua_pushvalue(L, fidx);
+  if (lua_rawget(L, seen) != LUA_TNIL) {
+    lua_pop(L, 1);
     return;
   }
   lua_pop(L, 1);
   lua_pushvalue(L, fidx);
-  failed = lua_dump(L, dumpwriter, &d, 0);
-  name = failed ? NULL : par_scan_upvalue_write(d.p, d.len, &nlen);
-  if (name != NULL) lua_pushlstring(L, name, nlen);
-  free(d.p);
-  if (name != NULL) {
-    lua_Debug ar;
-    lua_pushvalue(L, fidx);
-    lua_getinfo(L, ">S", &ar);
-    luaL_error(L, "%s:%d: assignment to upvalue '%s' in a parallel kernel (a variable "
-               "declared outside it: use an array, or a reduction)", ar.short_src,
-               ar.linedefined, lua_tostring(L, -1));
-  }
-  lua_pop(L, 1);                         /* the function */
-  lua_pushvalue(L, fidx);
   lua_pushboolean(L, 1);
-  lua_rawset(L, -3);
+  lua_rawset(L, seen);
+  pushglobals(L, fidx);
+  names = lua_gettop(L);
+  for (u = 1; (up = lua_getupvalue(L, fidx, u)) != NULL; u++) {
+    if (strcmp(up, "_ENV") == 0 && lua_istable(L, -1)) {
+      env = lua_gettop(L);
+      continue;                          /* kept on the stack */
+    }
+    checkreach(L, lua_gettop(L), seen, depth + 1);
+    lua_pop(L, 1);
+  }
+  for (i = 1; env != 0 && lua_rawgeti(L, names, i) == LUA_TSTRING; i++) {
+    lua_rawget(L, env);
+    checkreach(L, lua_gettop(L), seen, depth + 1);
+    lua_pop(L, 1);
+  }
+  lua_settop(L, names - 1);
+}
+
+static void checkwrites(lua_State *L, int fidx) {
+  lua_newtable(L);
+  checkreach(L, fidx, lua_gettop(L), 0);
   lua_pop(L, 1);
 }
 

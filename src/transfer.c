@@ -1127,15 +1127,45 @@ static void rconstants(Reader *r, Str *k, size_t nk) {
     }
 }
 
-/* Skips the debug information, keeping the upvalue names. */
-static Str *rdebug(Reader *r, size_t *nnames) {
+/* A function's line information: a delta per instruction, and absolute
+** lines (pc, line pairs) where deltas do not fit. */
+typedef struct Lines {
+  const signed char *delta;
+  size_t ndelta, nabs;
+  size_t *abs;             /* 2 * nabs entries; NULL when none */
+} Lines;
+
+static void rlines(Reader *r, Lines *l) {
+  size_t i;
+  l->ndelta = rsize(r);
+  l->delta = (const signed char *)take(r, l->ndelta);
+  l->nabs = rsize(r);
+  l->abs = NULL;
+  if (l->nabs > 0 && !r->bad) {
+    if (l->nabs > (size_t)(r->end - r->p) || (l->abs = malloc(2 * l->nabs * sizeof *l->abs)) == NULL)
+      r->bad = 1;
+    for (i = 0; l->abs != NULL && i < 2 * l->nabs; i++) l->abs[i] = rsize(r);
+  }
+}
+
+/* The line of instruction pc (as luaG_getfuncline): the last absolute
+** line at or before pc, then the deltas after it. */
+static int pcline(const Lines *l, int linedefined, size_t pc) {
+  size_t from = 0, i;
+  int line = linedefined;
+  for (i = 0; i < l->nabs && l->abs[2 * i] <= pc; i++) {
+    from = l->abs[2 * i] + 1;
+    line = (int)l->abs[2 * i + 1];
+  }
+  for (; from <= pc && from < l->ndelta; from++) line += l->delta[from];
+  return line;
+}
+
+/* Skips the local variables of the debug information and returns the
+** upvalue names. */
+static Str *rnames(Reader *r, size_t *nnames) {
   size_t n, i;
   Str *names;
-  take(r, rsize(r));                     /* lineinfo */
-  for (n = rsize(r), i = 0; i < n && !r->bad; i++) {  /* abslineinfo */
-    rsize(r);
-    rsize(r);
-  }
   for (n = rsize(r), i = 0; i < n && !r->bad; i++) {  /* locvars */
     rstring(r);
     rsize(r);
@@ -1145,6 +1175,14 @@ static Str *rdebug(Reader *r, size_t *nnames) {
   names = newstrs(r, *nnames);
   for (i = 0; names != NULL && i < *nnames; i++) names[i] = rstring(r);
   return names;
+}
+
+/* Skips the debug information, keeping the upvalue names. */
+static Str *rdebug(Reader *r, size_t *nnames) {
+  Lines l;
+  rlines(r, &l);
+  free(l.abs);
+  return rnames(r, nnames);
 }
 
 static int isenv(const Str *names, size_t n, unsigned b) {
@@ -1192,53 +1230,77 @@ static void rfunction(Reader *r, int depth) {
   free(up);
 }
 
-static void ignorename(void *ud, const char *name, size_t len, int soft) {
-  (void)ud; (void)name; (void)len; (void)soft;
-}
+#define OP_SETTABUP 15
+#define ARG_A(i) (((i) >> 7) & 0xff)
 
-/* The first upvalue (other than _ENV) that the top function of a lua_dump
-** image assigns to; NULL if none or the image cannot be read. The name
-** points into 'dump' (not NUL-terminated: *nlen bytes). */
-const char *par_scan_upvalue_write(const char *dump, size_t len, size_t *nlen) {
-  static const unsigned char head[] = "\x1bLua\x54\x00\x19\x93\r\n\x1a\n\x04\x08\x08";
-  Reader r;
-  size_t ncode, nk, np, nup, i, pc;
-  const unsigned char *code;
-  const char *found = NULL;
+/* Looks in a function (depth 0: the kernel) and the functions nested in
+** it for the first assignment to a global or to an upvalue whose variable
+** lies outside the kernel; outer[u] tells the latter for the upvalues of
+** the enclosing function. */
+static void wfunction(Reader *r, int depth, const unsigned char *outer, size_t nouter,
+                      par_write *w) {
+  size_t ncode, nk, nup, ndesc, np, i, pc;
+  const unsigned char *code, *desc;
+  unsigned char *mine = NULL;
+  int linedefined;
+  Lines l;
   Str *k, *up;
-  r.p = (const unsigned char *)dump;
-  r.end = r.p + len;
-  r.bad = 0;
-  r.fn = ignorename;
-  r.ud = NULL;
-  if (len < sizeof head - 1 + 16 + 1 || memcmp(dump, head, sizeof head - 1) != 0)
-    return NULL;
-  take(&r, sizeof head - 1 + 16 + 1);
-  rstring(&r);
-  rsize(&r);
-  rsize(&r);
-  take(&r, 3);
-  ncode = rsize(&r);
-  if (ncode > SIZE_MAX / 4) return NULL;
-  code = take(&r, ncode * 4);
-  nk = rsize(&r);
-  k = newstrs(&r, nk);
-  rconstants(&r, k, nk);
-  take(&r, 3 * rsize(&r));
-  for (np = rsize(&r), i = 0; i < np && !r.bad; i++) rfunction(&r, 1);
-  up = rdebug(&r, &nup);
-  for (pc = 0; !r.bad && found == NULL && pc < ncode; pc++) {
+  if (depth > MAXDEPTH) r->bad = 1;
+  rstring(r);
+  linedefined = (int)rsize(r);
+  rsize(r);
+  take(r, 3);
+  ncode = rsize(r);
+  if (ncode > SIZE_MAX / 4) r->bad = 1;
+  code = take(r, ncode * 4);
+  nk = rsize(r);
+  k = newstrs(r, nk);
+  rconstants(r, k, nk);
+  ndesc = rsize(r);
+  desc = take(r, 3 * ndesc);             /* instack, idx, kind */
+  if (ndesc > 0 && !r->bad && (mine = malloc(ndesc)) == NULL) r->bad = 1;
+  for (i = 0; mine != NULL && i < ndesc; i++)
+    mine[i] = depth == 0 || (!desc[3 * i] && desc[3 * i + 1] < nouter && outer[desc[3 * i + 1]]);
+  for (np = rsize(r), i = 0; i < np && !r->bad; i++) wfunction(r, depth + 1, mine, ndesc, w);
+  rlines(r, &l);
+  up = rnames(r, &nup);
+  for (pc = 0; !r->bad && w->name == NULL && pc < ncode; pc++) {
     uint32_t ins;
+    unsigned u;
+    int global;
     memcpy(&ins, code + 4 * pc, 4);
-    if (OPCODE(ins) == OP_SETUPVAL && ARG_B(ins) < nup && up[ARG_B(ins)].s != NULL &&
-        !isenv(up, nup, ARG_B(ins))) {
-      found = up[ARG_B(ins)].s;
-      *nlen = up[ARG_B(ins)].len;
-    }
+    if (OPCODE(ins) == OP_SETUPVAL) u = ARG_B(ins), global = 0;
+    else if (OPCODE(ins) == OP_SETTABUP) u = ARG_A(ins), global = 1;
+    else continue;
+    if (u >= nup || u >= ndesc || !mine[u] || up[u].s == NULL) continue;
+    if (global != isenv(up, nup, u)) continue;   /* t.k = v on an upvalue t; _ENV = v */
+    if (global && (ARG_B(ins) >= nk || k[ARG_B(ins)].s == NULL)) continue;
+    w->global = global;
+    w->name = global ? k[ARG_B(ins)].s : up[u].s;
+    w->len = w->global ? k[ARG_B(ins)].len : up[u].len;
+    w->line = pcline(&l, linedefined, pc);
   }
   free(k);
   free(up);
-  return r.bad ? NULL : found;
+  free(mine);
+  free(l.abs);
+}
+
+int par_scan_outer_write(const char *dump, size_t len, par_write *w) {
+  static const unsigned char head[] = "\x1bLua\x54\x00\x19\x93\r\n\x1a\n\x04\x08\x08";
+  Reader r;
+  r.p = (const unsigned char *)dump;
+  r.end = r.p + len;
+  r.bad = 0;
+  r.fn = NULL;
+  r.ud = NULL;
+  w->name = NULL;
+  if (len < sizeof head - 1 + 16 + 1 || memcmp(dump, head, sizeof head - 1) != 0)
+    return -1;
+  take(&r, sizeof head - 1 + 16 + 1);    /* header, LUAC_INT, LUAC_NUM, nupvalues */
+  wfunction(&r, 0, NULL, 0, w);
+  if (r.bad) w->name = NULL;
+  return r.bad ? -1 : 0;
 }
 
 int par_scan_globals(const char *dump, size_t len,

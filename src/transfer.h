@@ -88,16 +88,26 @@ int par_msg_get(lua_State *L, const par_msg *m);
 ** arrays and tables they reached can be collected. */
 void par_msg_clear(lua_State *L);
 
+/* An assignment found by par_scan_outer_write: 'name' (len bytes, inside
+** the dump) of a global or an upvalue, at 'line'; name NULL for none. */
+typedef struct par_write {
+  const char *name;
+  size_t len;
+  int global, line;
+} par_write;
+
+/* Looks in the function of a lua_dump image (with debug information) and
+** in the functions nested in it for the first assignment to a global or to
+** a variable declared outside that function. Returns 0, or -1 when the
+** image cannot be read. */
+int par_scan_outer_write(const char *dump, size_t len, par_write *w);
+
 /* Calls fn(ud, name, len, soft) for each global variable read by name in
 ** the function of a lua_dump image (of this Lua version) or in its nested
 ** functions. 'soft' is 1 for names that are only possibly globals (string
 ** constants of a function that uses _ENV as a value, as Lua compiles
 ** global accesses beyond its 256th constant). Returns 0, or -1 when the
 ** image cannot be read (a stripped image gives no names). */
-/* The first upvalue (not _ENV) the top function of a lua_dump image
-** assigns to, as *nlen bytes of 'dump', or NULL. */
-const char *par_scan_upvalue_write(const char *dump, size_t len, size_t *nlen);
-
 int par_scan_globals(const char *dump, size_t len,
                      void (*fn)(void *ud, const char *name, size_t len, int soft),
                      void *ud);

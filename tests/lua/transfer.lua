@@ -169,13 +169,38 @@ do
   assert(run(big)[1] == 1301)
 end
 
-print("globals written in kernels stay in the worker")
+print("writes that a worker's copy would lose are errors")
 do
+  -- the place of the write, in the kernel, a function in it or a helper
+  local at = debug.getinfo(1, "l").currentline
   COUNTER = 0
-  run(function() COUNTER = COUNTER + 1 end)
+  T.checkerror("transfer.lua:" .. at + 4 .. ": assignment to global 'COUNTER' in a parallel kernel",
+               run, function()
+    COUNTER = COUNTER + 1
+  end)
   assert(COUNTER == 0)
-  -- each call starts from the caller's globals
-  assert(run(function() COUNTER = (COUNTER or 0) + 1; return COUNTER end, 1)[1] == 1)
+  local count = 0
+  local function bump() count = count + 1 end
+  T.checkerror("transfer.lua:" .. at + 8 .. ": assignment to upvalue 'count' in a parallel kernel",
+               run, function() bump() end)
+  T.checkerror("transfer.lua:" .. at + 12 .. ": assignment to upvalue 'count'", run, function()
+    local function inner() count = 2 end
+    inner()
+  end)
+  function HELPER() COUNTER = 1 end
+  T.checkerror("transfer.lua:" .. at + 15 .. ": assignment to global 'COUNTER'", run,
+               function() HELPER() end)
+  HELPER = nil
+  -- writes to the kernel's own locals, fields and arrays are fine
+  local t, a = {n = 0}, par.zeros(4)
+  assert(run(function(i)
+    local x = 0
+    local function set() x = i end
+    set()
+    t.n = x
+    a[i] = x
+    return t.n
+  end, 4)[4] == 4 and a:sum() == 10)
 end
 
 print("values that cannot cross")
