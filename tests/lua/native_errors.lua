@@ -21,6 +21,11 @@ refuse("'goto' is not supported", function (i) goto x ::x:: return i end)
 refuse("variable 'x' holds a boolean and an integer", function (i) local x = true x = 1 return x end)
 refuse("function returns 2 values here and 1 elsewhere", function (i) if i > 1 then return 1 end return 1, 2 end)
 refuse("local 'x' declared without a value", function (i) local x x = 1 return x end)
+refuse("field 'tointeger': math.tointeger is not in the native subset %(its result may be nil%)",
+       function (i) return math.tointeger(i) or 0 end)
+refuse("math.type is not in the native subset %(it returns a string%)",
+       function (i) return math.type(i) end)
+refuse("a C function %(of C functions, only those of math compile%)", function (i) return select(1, i) end)
 local t = {}
 refuse("result 1 is a table", function (i) return t end)
 refuse("assignment to upvalue 'i0'", (function () local i0 = 0 return function (i) i0 = i return i end end)())

@@ -351,4 +351,33 @@ local deeploops = function (n)
 end
 T.checkerror("stack overflow", N.jit(deeploops, {seed = 1}), 5000)
 assert(T.same(N.jit(deeploops, {seed = 1})(50), par.jit(deeploops, {seed = 1, mode = "lua"})(50)))
+
+-- a C function of math is a kernel (API section 4), with the arguments
+-- of each form, and the same results as Lua's
+do
+  local x, y = par.linspace(-2, 3, 1001), par.linspace(0.5, 9, 1001)
+  local xi = par.arange(-500, 501)
+  local function same_arrays (a, b)
+    assert(a.size == b.size)
+    for i = 1, a.size do assert(T.same(a[i], b[i]), i) end
+  end
+  local lua = {mode = "lua"}
+  same_arrays(N.map(math.sqrt, y), par.map(math.sqrt, y, lua))
+  same_arrays(N.map(math.atan, x, y), par.map(math.atan, x, y, lua))
+  same_arrays(N.map(math.max, x, y, xi), par.map(math.max, x, y, xi, lua))
+  same_arrays(N.map(math.abs, xi), par.map(math.abs, xi, lua))
+  same_arrays(N.prange(100, math.sqrt), par.prange(100, math.sqrt, lua))
+  assert(T.same(N.mapreduce("+", math.exp, x), par.mapreduce("+", math.exp, x, lua)))
+  assert(T.same(N.preduce("max", 100, math.log), par.preduce("max", 100, math.log, lua)))
+  assert(T.same(N.jit(math.fmod)(7, 3), 1) and T.same(N.jit(math.floor)(2.5), 2))
+  T.checkerror("iteration 1: math.fmod:1: bad argument #2 to 'fmod' %(zero%)", N.map, math.fmod,
+               xi, par.zeros(1001, "int64"))
+end
+-- functions that share their lines are told apart by their bytecode
+do
+  local a, b = function (i) return i * 2 end, function (i) return i * 3 end
+  assert(N.prange(3, a)[3] == 6 and N.prange(3, b)[3] == 9)
+  local function twice (v) return N.map(function (x) return 2 * x end, v) end
+  assert(twice(par.arange(1, 4))[3] == 6)
+end
 print("OK")

@@ -46,6 +46,26 @@ if parlib then
 end
 M.builtins = builtins
 
+-- A C function of math given as a kernel (par.map(math.sqrt, a), API
+-- section 4) compiles as a Lua function that calls it with the kernel's
+-- arguments: nargs of them.
+local callers = {}   -- "math.sqrt/1" -> Lua function
+
+local function as_lua (f, nargs)
+  local name = builtins[f]
+  if not (name and name:sub(1, 5) == "math.") then return f end
+  local key = name .. "/" .. nargs
+  if not callers[key] then
+    local ps = {}
+    for k = 1, nargs do ps[k] = "x" .. k end
+    ps = table.concat(ps, ", ")
+    local text = format("local f = ... return function (%s) return f(%s) end", ps, ps)
+    sources.keep("=" .. name, text)
+    callers[key] = load(text, "=" .. name)(f)
+  end
+  return callers[key]
+end
+
 ---------------------------------------------------------------------------
 -- Sources and ASTs
 ---------------------------------------------------------------------------
@@ -62,17 +82,32 @@ local function chunk_ast (c)
   return ast
 end
 
--- The prototype of closure f: its chunk's key and its lines.
+-- The prototype of closure f: its chunk's key, its lines and its place
+-- among the chunk's functions (which may share their lines).
 local function protokey (f)
   local c = sources.of(f)
   local info = getinfo(f, "S")
-  return (c and c.key or info.source) .. "\0" .. info.linedefined .. ":" .. info.lastlinedefined
+  return format("%s\0%d:%d:%d", c and c.key or info.source, info.linedefined, info.lastlinedefined,
+    c and sources.index_of(f) or 0)
+end
+
+-- Why C function f is not native.
+local why_not = {tointeger = "its result may be nil", type = "it returns a string",
+  randomseed = "kernels cannot reseed the default generator"}
+
+local function c_reason (f)
+  for k, v in pairs(math) do
+    if v == f then
+      return format("math.%s is not in the native subset (%s)", k, why_not[k] or "no C version")
+    end
+  end
+  return "a C function (of C functions, only those of math compile)"
 end
 
 -- The Function node of Lua closure f.
 local function find_ast (f)
   local info = getinfo(f, "Su")
-  if info.what == "C" then return nil, "a C function" end
+  if info.what == "C" then return nil, c_reason(f) end
   local c, err = sources.of(f)
   if not c then return nil, err end
   local ast
@@ -82,6 +117,9 @@ local function find_ast (f)
   for k = 1, info.nups do names[k] = getupvalue(f, k) end
   local fnode, ferr = parser.find_function(ast, info.linedefined, info.lastlinedefined,
     {nparams = info.nparams, isvararg = info.isvararg, nups = info.nups, upvalues = names})
+  if not fnode and info.linedefined > 0 then   -- several on its lines: its bytecode tells
+    fnode = ast.functions[sources.index_of(f) or 0]
+  end
   if not fnode then return nil, ferr end
   fnode.chunkname = ast.chunkname
   return fnode
@@ -188,6 +226,7 @@ end
 -- live values), rets (result types), args (argument types), fastmath, key.
 function M.prepare (kind, op, fastmath, f, ...)
   local args = {...}
+  f = as_lua(f, (kind == "prange" or kind == "preduce") and 1 or select("#", ...))
   local pk = protokey(f)
   local formkey = format("%s %s %s %s", kind, op or "", fastmath and "fast" or "strict", argsig(kind, args))
   local list = plans[pk]
@@ -241,6 +280,7 @@ end
 -- The text of par.explain(f [, "c"]): f as par.jit would compile it for no
 -- arguments, else as a kernel of one integer (par.prange's f(i)).
 function M.explain (f, what)
+  f = as_lua(f, 1)
   local info = getinfo(f, "u")
   local form = info.nparams == 0 and {kind = "jit", args = {}} or {kind = "prange"}
   local src, prog = M.run_passes(f, form, "emit")

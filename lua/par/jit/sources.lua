@@ -2,6 +2,8 @@
 
   sources.of(f)  -- chunk | nil, reason
                  -- chunk = {key, text, name (the chunk name), isfile}
+  sources.keep(name, text)  -- a text the caller loads under name "=..."
+  sources.index_of(f)       -- k: f is the k-th function of its chunk's text
 
 debug.getinfo names f's chunk but does not give its text. The text comes
 from the file ("@name"), from the name itself (load of a string), or from
@@ -75,11 +77,13 @@ local function kept (source, out)
   return out
 end
 
+local made = {}     -- "=name" -> {chunk, ...}: texts of M.keep
+
 -- The chunks that may hold a function of chunk 'source' (a file, or text
 -- the host kept: REPL lines, load of a named string), the likeliest
 -- first; and whether the file is missing.
 local function candidates (source)
-  if sub(source, 1, 1) == "=" then return kept(source, {}) end
+  if sub(source, 1, 1) == "=" then return kept(source, {table.unpack(made[source] or {})}) end
   local list = files[source] or {}
   files[source] = list
   local fh = io.open(sub(source, 2), "rb")
@@ -109,6 +113,94 @@ local function search (f, info, p)
   if first == "=" then return nil, format("the source of chunk '%s' is not available", name) end
   if missing then return nil, format("cannot read the source file '%s'", name) end
   return nil, format("the source file '%s' has changed since the function was loaded", name)
+end
+
+-- ldump's dumpSize at d[i]: the value and the index after it.
+local function size_at (d, i)
+  local x, b = 0, 0
+  repeat
+    b = byte(d, i)
+    x, i = (x << 7) | (b & 0x7f), i + 1
+  until b >= 0x80
+  return x, i
+end
+
+local function skip_string (d, i)
+  local n
+  n, i = size_at(d, i)
+  return n > 0 and i + n - 1 or i
+end
+
+-- Walks the prototype dumped at d[i], appending to 'starts' where each
+-- prototype nested in it begins, in the order Lua made them (that of their
+-- 'function' keywords); returns the index after it.
+local function walk (d, i, starts)
+  local n
+  i = skip_string(d, i)
+  i = select(2, size_at(d, select(2, size_at(d, i)))) + 3      -- lines, 3 bytes
+  n, i = size_at(d, i)
+  i = i + 4 * n                                                 -- code
+  n, i = size_at(d, i)
+  for _ = 1, n do                                               -- constants
+    local tag = byte(d, i)
+    i = i + 1
+    if tag == 0x03 or tag == 0x13 then i = i + 8
+    elseif tag == 0x04 or tag == 0x14 then i = skip_string(d, i) end
+  end
+  n, i = size_at(d, i)
+  i = i + 3 * n                                                 -- upvalues
+  n, i = size_at(d, i)
+  for _ = 1, n do
+    starts[#starts + 1] = i
+    i = walk(d, i, starts)
+  end
+  n, i = size_at(d, i)
+  i = i + n                                                     -- lineinfo
+  n, i = size_at(d, i)
+  for _ = 1, 2 * n do i = select(2, size_at(d, i)) end          -- abslineinfo
+  n, i = size_at(d, i)
+  for _ = 1, n do                                               -- locvars
+    i = skip_string(d, i)
+    i = select(2, size_at(d, select(2, size_at(d, i))))
+  end
+  n, i = size_at(d, i)
+  for _ = 1, n do i = skip_string(d, i) end                     -- upvalue names
+  return i
+end
+
+local index_by_proto = {}                                  -- chunk key \0 prototype -> k | false
+local index_by_closure = setmetatable({}, {__mode = "k"})  -- f -> k | false
+
+-- The place of f's prototype among those nested in its chunk (1-based,
+-- in the order of their 'function' keywords), or nil.
+function M.index_of (f)
+  local k = index_by_closure[f]
+  if k == nil then
+    local c = M.of(f)
+    local d = c and dumps[c.key]
+    if not d then return nil end
+    local p = "\128" .. skip_source(dump(f))
+    local key = c.key .. "\0" .. p
+    k = index_by_proto[key]
+    if k == nil then
+      local starts = {}
+      walk(d, PROTO_AT, starts)
+      k = false
+      for j, at in ipairs(starts) do
+        if sub(d, at, at + #p - 1) == p then k = j break end
+      end
+      index_by_proto[key] = k
+    end
+    index_by_closure[f] = k
+  end
+  return k or nil
+end
+
+-- Keeps 'text', loaded by the caller under chunk name 'source' ("=name").
+function M.keep (source, text)
+  local list = made[source] or {}
+  made[source] = list
+  list[#list + 1] = {key = format("%s\0m%d", source, #list + 1), text = text, name = source}
 end
 
 local by_proto = {}                                  -- source \0 prototype -> chunk
