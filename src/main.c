@@ -878,7 +878,7 @@ static int pmain (lua_State *L) {
       print_version(BANNER);
       doREPL(L);
     }
-    else dofile(L, NULL);  /* stdin as a file */
+    else dochunk(L, loadstdin(L));  /* stdin as a file, its text kept */
   }
   lua_pushboolean(L, 1);
   return 1;

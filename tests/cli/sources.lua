@@ -53,6 +53,9 @@ expect(o, code, "^%[4%]\n$")
 o, code = run("-", "#!/usr/bin/env parlua\nlocal k = function(i)\n  return i // 0\nend\n" ..
   "print(pcall(par.prange, 3, k, {mode = 'native'}))\n")
 expect(o, code, "false\titeration 1: stdin:3: attempt to divide by zero")
+-- without '-' too, as lua5.4 reads stdin when it has no arguments
+o, code = run("", "local k = function(i) return i * 2 end\nprint(par.prange(3, k, {mode = 'native'}))\n")
+expect(o, code, "^%[2 4 6%]\n$")
 
 -- A file edited after its function was loaded: the old function's source is
 -- gone, so it is not compiled from the new text.
