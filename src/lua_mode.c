@@ -267,15 +267,19 @@ static void setmasks(par_jblock *blk, int64_t len) {
   }
 }
 
-/* Folds the number iteration 'iter' returned (at base + 1) into *acc
-** (none yet when !*has). */
-static int fold(par_job *job, lua_State *L, par_jblock *blk, int base, int64_t iter,
+/* Folds the number iteration 'iter' of the kernel at fidx returned (at
+** base + 1) into *acc (none yet when !*has). */
+static int fold(par_job *job, lua_State *L, par_jblock *blk, int fidx, int base, int64_t iter,
                 par_lnum *acc, int *has) {
   par_lnum x;
   int idx = base + 1;
-  if (lua_type(L, idx) != LUA_TNUMBER)
-    return blockfail(blk, "iteration %lld: %s needs a number, got %s", (long long)iter,
-                     job->fname, luaL_typename(L, idx));
+  if (lua_type(L, idx) != LUA_TNUMBER) {
+    lua_Debug ar;
+    lua_pushvalue(L, fidx);
+    lua_getinfo(L, ">S", &ar);
+    return blockfail(blk, "iteration %lld: %s:%d: %s needs a number, got %s", (long long)iter,
+                     ar.short_src, ar.linedefined, job->fname, luaL_typename(L, idx));
+  }
   x.isint = lua_isinteger(L, idx);
   x.i = x.isint ? lua_tointeger(L, idx) : 0;
   x.f = x.isint ? 0.0 : lua_tonumber(L, idx);
@@ -355,7 +359,7 @@ static int runblock(par_job *job, const Runner *r, int64_t lo, int64_t hi, int64
     else if (job->nred > 0)
       rc = takered(job, L, blk, base, i + 1);
     else if (job->op >= 0)
-      rc = fold(job, L, blk, base, i + 1, &acc, &has);
+      rc = fold(job, L, blk, r->fidx, base, i + 1, &acc, &has);
     else
       rc = collect(job, r, blk, base, i + 1, i - lo, hi - lo);
     lua_settop(L, base);

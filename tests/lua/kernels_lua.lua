@@ -203,9 +203,9 @@ do
   T.checkerror("'min' of an empty range", par.preduce, "min", 0, get(a), LUA)
   T.checkerror("'max' of an empty range", par.mapreduce, "max", get(a), par.zeros(0), LUA)
   -- numbers only
-  T.checkerror("iteration 1500: preduce needs a number, got string",
+  T.checkerror("iteration 1500: .*kernels_lua.lua:%d+: preduce needs a number, got string",
                par.preduce, "+", 3000, function(i) return i == 1500 and "1" or i end, LUA)
-  T.checkerror("iteration 2: mapreduce needs a number, got nil",
+  T.checkerror("iteration 2: .*kernels_lua.lua:%d+: mapreduce needs a number, got nil",
                par.mapreduce, "+", function(x) if x ~= 2 then return x end end, par.arange(1, 4), LUA)
   T.checkerror("bad argument #1 to 'preduce' (invalid option 'sum')", par.preduce, "sum", 3, get(a))
 end

@@ -264,4 +264,15 @@ same_error("^iteration 7000: iteration 5: " .. at .. "boom$", jit(two, 8192, 700
 print(N.explain(function (i) return "x" end))
 assert(N.explain(function (i) return i * 2 end):find("^native: yes"))
 assert(N.explain(function (i) return i * 2.5 end, "c"):find("prt_kernel"))
+-- the same messages in both modes, with the kernel's file and line
+do
+  local E = par.zeros(0)
+  local k = function (i) return E:min() end
+  local _, native = pcall(N.prange, 2, k)
+  local _, lua = pcall(par.prange, 2, k, {mode = "lua"})
+  assert(native == lua:match("^[^\n]*") and native:find("^iteration 1: .*native_errors.lua:%d+: calling 'min' on bad self "
+    .. "%(zero%-size array to reduction operation min which has no identity%)$"), native)
+  T.checkerror("^iteration 1: .*native_errors.lua:%d+: preduce needs a number, got boolean$",
+               par.preduce, "+", 3, function (i) return i > 1 end, {mode = "lua"})
+end
 print("OK")

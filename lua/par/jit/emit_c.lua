@@ -658,7 +658,8 @@ local function method_ex (fs, e)
     line(fs, "}")
   else
     local better = m == "min" and "<" or ">"
-    line(fs, "if (%s.size == 0) %s", a, fail(fs, e, format("'%s' of an empty array", m)))
+    line(fs, "if (%s.size == 0) %s", a, fail(fs, e, format("calling '%s' on bad self (zero-size array to reduction "
+      .. "operation %s which has no identity)", m, m)))
     line(fs, "%s = %s;", r, elem(at_, a, "0"))
     line(fs, "for (%s = 0; %s < %s.size; %s += 1024) {", b, b, a, b)
     line(fs, "  %s = %s;", p, elem(at_, a, b))
