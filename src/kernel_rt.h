@@ -109,6 +109,8 @@ typedef struct prt_batch {
 
 struct prt_keys;
 
+enum { PRT_MEAN, PRT_VAR, PRT_STD, PRT_ARGMIN, PRT_ARGMAX };
+
 typedef struct prt_ctx {
   const prt_slot *slots;      /* live upvalues and globals, in the plan's order */
   const prt_slot *args;       /* jit: arguments; map: arrays and scalars */
@@ -134,6 +136,11 @@ typedef struct prt_ctx {
   ** of memory */
   int (*alloc)(const struct prt_ctx *K, int dtype, int ndim, int64_t n, int64_t m,
                int zero, prt_arr *out);
+  /* a:mean(), a:var(ddof), a:std(ddof), a:argmin(), a:argmax() (PRT_MEAN
+  ** ...) of an array of dtype dt (0 float64, 1 int64, 2 bool): the
+  ** runtime's own reductions, so the bits are the methods'; 0, 1 when
+  ** interrupted, or -1 when out of memory */
+  int (*stat)(int what, const prt_arr *a, int dt, double ddof, prt_slot *out);
   void *host;                 /* native.c's own data */
   const uint64_t *zig_ki, *zig_ke;
   const double *zig_wi, *zig_we;

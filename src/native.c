@@ -5,6 +5,7 @@
 ** par_run, and turns results and error records into Lua values and errors.
 ** Also opens par._native, the native path alone, for tests.
 */
+#include <math.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -18,6 +19,7 @@
 #include "modules.h"
 #include "native.h"
 #include "parallel.h"
+#include "reduce.h"
 #include "rng.h"
 #include "stream_batch.h"
 
@@ -73,6 +75,27 @@ static int host_alloc(const prt_ctx *K, int dtype, int ndim, int64_t n, int64_t 
   if (zero) memset(out->data, 0, bytes);
   out->n0 = n; out->n1 = m; out->size = n * m; out->ndim = ndim;
   return 0;
+}
+
+/* K->stat: reduce.h on the calling thread, as the array methods compute. */
+static int host_stat(int what, const prt_arr *a, int dt, double ddof, prt_slot *out) {
+  int64_t i;
+  double mean, ssd, div = (double)a->size - ddof;
+  int st;
+  if (what == PRT_ARGMIN || what == PRT_ARGMAX) {
+    st = par_argreduce(what == PRT_ARGMIN ? PAR_OP_MIN : PAR_OP_MAX, a->data, (par_dtype)dt,
+                       a->size, 1, &i);
+    out->i = i + 1;
+  }
+  else {
+    st = par_reduce_rows_f(PAR_OP_SUM, a->data, (par_dtype)dt, 1, a->size, 0.0, 1, &mean);
+    mean /= (double)a->size;
+    if (st == PAR_OK && what != PRT_MEAN)
+      st = par_reduce_rows_f(PAR_OP_SSD, a->data, (par_dtype)dt, 1, a->size, mean, 1, &ssd);
+    if (div < 0) div = 0.0;
+    out->f = what == PRT_MEAN ? mean : what == PRT_VAR ? ssd / div : sqrt(ssd / div);
+  }
+  return st == PAR_OK ? 0 : st == PAR_INTERRUPTED ? 1 : -1;
 }
 
 /* The record of the thread that ran block 'b', or NULL. */
@@ -312,6 +335,7 @@ static void setup(lua_State *L, call *c, const par_native_opts *o, int needseed)
   K->exp_slow = exp_slow;
   K->bounded = bounded;
   K->batch_fill = par_stream_batch;
+  K->stat = host_stat;
   K->run = host_run;
   K->alloc = host_alloc;
   K->host = &c->h;

@@ -373,6 +373,29 @@ do
   T.checkerror("iteration 1: math.fmod:1: bad argument #2 to 'fmod' %(zero%)", N.map, math.fmod,
                xi, par.zeros(1001, "int64"))
 end
+-- mean, var, std, argmin and argmax of arrays in kernels: the methods' bits
+do
+  local x = par.randn({10007, 3})
+  local y = x:copy()
+  y[77][2], y[5000][1] = 0/0, 0/0
+  local xi = par.integers(-50, 50, {5000, 9})
+  local xb = par.lt(par.randn(3000), 0.1)
+  local E = par.zeros(0)
+  local function k (i)
+    local a = i == 1 and x or y
+    return a:mean(), a:var(), a:std(1), a:var(i / 2), a:argmin(), a:argmax(), xi:mean(),
+      xi:var(2), xi:argmax(), xi:argmin(), xb:mean(), xb:argmin(), xb:std(), E:mean(), E:var()
+  end
+  local native, lua = {N.prange(2, k)}, {par.prange(2, k, {mode = "lua"})}
+  assert(#native == 15)
+  for j = 1, #native do
+    for i = 1, 2 do assert(T.same(native[j][i], lua[j][i]), j .. ", " .. i) end
+  end
+  assert(native[5][2] == 3 * 76 + 2 and native[6][2] == 3 * 76 + 2)   -- the first NaN
+  T.checkerror("^iteration 1: .*: calling 'argmax' on bad self %(attempt to get argmax of an empty sequence%)$",
+               N.prange, 2, function (i) return E:argmax() end)
+  T.checkerror("'mean' with 1 arguments", N.prange, 2, function (i) return x:mean(i) end)
+end
 -- functions that share their lines are told apart by their bytecode
 do
   local a, b = function (i) return i * 2 end, function (i) return i * 3 end

@@ -629,11 +629,44 @@ builtin["assert"] = function (fs, e, cs, ts)
   return {cs[1]}
 end
 
+local stats = {mean = "PRT_MEAN", var = "PRT_VAR", std = "PRT_STD", argmin = "PRT_ARGMIN",
+  argmax = "PRT_ARGMAX"}
+local dtcodes = {f64 = 0, i64 = 1, bool = 2}
+
+-- a:mean(), a:var([ddof]), a:std([ddof]), a:argmin(), a:argmax(): the
+-- runtime computes them (K->stat), as the methods do.
+local function stat_ex (fs, e, at_, a)
+  local m = e.method
+  local isarg = m == "argmin" or m == "argmax"
+  local r = tmp(fs, isarg and "int" or "float")
+  local ddof = e.args[1] and tofloat(ex(fs, e.args[1]), ttype(fs, e.args[1])) or "0.0"
+  fs.ntmp = fs.ntmp + 1
+  local v, st = "t" .. fs.ntmp .. "v", "t" .. fs.ntmp .. "s"
+  line(fs, "{")
+  fs.ind = fs.ind + 1
+  line(fs, "prt_arr %s = %s;", v, a)
+  line(fs, "prt_slot %s;", st)
+  if isarg then
+    line(fs, "if (%s.size == 0) %s", v, fail(fs, e, format("calling '%s' on bad self "
+      .. "(attempt to get %s of an empty sequence)", m, m)))
+  end
+  line(fs, "switch (it->K->stat(%s, &%s, %d, %s, &%s)) {", stats[m], v, dtcodes[arr_dt(at_)], ddof, st)
+  line(fs, "  case 0: break;")
+  line(fs, "  case 1: return PRT_ABORT;")
+  line(fs, "  default: %s", fail(fs, e, "not enough memory"))
+  line(fs, "}")
+  line(fs, "%s = %s.%s;", r, st, isarg and "i" or "f")
+  fs.ind = fs.ind - 1
+  line(fs, "}")
+  return {{c = r, t = isarg and "int" or "float"}}
+end
+
 -- a:sum(), a:prod(), a:min(), a:max() in reduce.h's block order.
 local function method_ex (fs, e)
   local at_ = ttype(fs, e.obj)
   local a = ex(fs, e.obj)
   local m = e.method
+  if stats[m] then return stat_ex(fs, e, at_, a) end
   local dt = arr_dt(at_)
   local t = dt == "f64" and "float" or "int"
   local el = elem(at_, a, "k")

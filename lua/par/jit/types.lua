@@ -508,7 +508,11 @@ builtin_rules["assert"] = function (st, e, ts)
   return {ts[1]}
 end
 
-local methods = {sum = true, prod = true, min = true, max = true}
+-- Array methods native code has: their result types (nil: the element's)
+-- and how many arguments they take.
+local methods = {sum = {}, prod = {}, min = {}, max = {}, mean = {t = "float"},
+  var = {t = "float", args = 1}, std = {t = "float", args = 1}, argmin = {t = "int"},
+  argmax = {t = "int"}}
 
 ---------------------------------------------------------------------------
 -- Calls
@@ -553,10 +557,15 @@ end
 local function invoke_types (st, e)
   local ot = expr(st, e.obj)
   if not isarr(ot) then fail(st, e, "method call on %s", describe(ot)) end
-  if not methods[e.method] then fail(st, e, "array method '%s'", e.method) end
-  if #e.args > 0 then fail(st, e, "'%s' with arguments", e.method) end
+  local m = methods[e.method]
+  if not m then fail(st, e, "array method '%s'", e.method) end
+  if #e.args > (m.args or 0) then fail(st, e, "'%s' with %d arguments", e.method, #e.args) end
+  for _, a in ipairs(e.args) do
+    if not isnum(expr(st, a)) then fail(st, a, "'%s' needs a number", e.method) end
+  end
   local dt = arr_dt(ot)
   st.inst.call[e] = "method:" .. e.method
+  if m.t then return {m.t} end
   if dt == "f64" then return {"float"} end
   if (e.method == "min" or e.method == "max") and dt == "bool" then
     fail(st, e, "'%s' of a bool array", e.method)
