@@ -51,6 +51,8 @@ void *par_buffer_data(par_buffer *b);
 size_t par_buffer_bytes(const par_buffer *b);
 /* Bytes held by all live buffers of the process. */
 size_t par_memory_in_use(void);
+/* Raises the error of a bad PARLUA_MAX_MEMORY (when par is opened). */
+void par_check_max_memory(lua_State *L);
 
 /* --- dtypes --- */
 
@@ -92,6 +94,11 @@ void par_pushelem(lua_State *L, const par_array *a, int64_t i);
 void par_setelem(lua_State *L, par_array *a, int64_t i, int idx);
 /* Element i converted to double. */
 double par_getf(const par_array *a, int64_t i);
+
+/* Raises "no axis: <name> <what>" at the first non-nil argument after the
+** first n: a method without an axis refuses one that a NumPy habit passes
+** (m:argmax(1)) instead of ignoring it. In array_reduce.c. */
+void par_noaxis(lua_State *L, int n, const char *name, const char *what);
 
 /* Adds C functions to the methods table of arrays (a:name(...)). */
 void par_array_addmethods(lua_State *L, const luaL_Reg *l);

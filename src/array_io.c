@@ -463,14 +463,16 @@ static int64_t parseline(lua_State *L, iohandle *h, char *s, const char *delim,
   return k;
 }
 
-/* par.loadtxt(path [, delim]): float64; 2-D when several rows and columns. */
+/* par.loadtxt(path [, delim]): float64; 2-D when several rows and columns.
+** Without delim, the first data line decides: commas if it has one, else
+** runs of blanks (NumPy's default, which numpy.savetxt writes). */
 static int l_loadtxt(lua_State *L) {
-  const char *path = luaL_checkstring(L, 1), *delim = luaL_optstring(L, 2, ",");
+  const char *path = luaL_checkstring(L, 1), *delim = luaL_optstring(L, 2, NULL);
   iohandle *h;
   long lineno = 0;
   int64_t rows = 0, cols = 0;
   par_array *a;
-  luaL_argcheck(L, *delim != '\0', 2, "delimiter must not be empty");
+  luaL_argcheck(L, delim == NULL || *delim != '\0', 2, "delimiter must not be empty");
   h = openfile(L, path, "r");
   while (getline(&h->line, &h->linecap, h->f) != -1) {
     char *s = h->line;
@@ -478,6 +480,7 @@ static int l_loadtxt(lua_State *L) {
     lineno++;
     s[strcspn(s, "#\r\n")] = '\0';
     if (s[strspn(s, " \t")] == '\0') continue;
+    if (delim == NULL) delim = strchr(s, ',') != NULL ? "," : " ";
     k = parseline(L, h, s, delim, path, lineno);
     if (rows > 0 && k != cols)
       return luaL_error(L, "%s:%d: expected %d columns, got %d", path, (int)lineno,

@@ -626,22 +626,32 @@ static int a_pairs(lua_State *L) {
 }
 
 /* The flat 0-based position of the element whose indices start at 'arg'
-** (one index for 1-D arrays, two for 2-D). */
-static int64_t elemindex(lua_State *L, const par_array *a, int arg) {
-  int64_t i = checkrange(L, toindex(L, arg, arg), a, 0, arg);
+** (one index for 1-D arrays, two for 2-D); 'n' indices were given, and
+** more than a->ndim is an error (never an index dropped). */
+static int64_t elemindex(lua_State *L, const par_array *a, int arg, int n) {
+  int64_t i;
+  if (n > a->ndim)
+    luaL_argerror(L, arg + a->ndim, lua_pushfstring(L,
+        "too many indices for array: array is %d-dimensional, but %d were indexed",
+        a->ndim, n));
+  i = checkrange(L, toindex(L, arg, arg), a, 0, arg);
   if (a->ndim == 1) return i;
   return i * a->dim[1] + checkrange(L, toindex(L, arg + 1, arg + 1), a, 1, arg + 1);
 }
 
+/* a:get(i [, j]) */
 static int a_get(lua_State *L) {
   par_array *a = par_checkarray(L, 1);
-  par_pushelem(L, a, elemindex(L, a, 2));
+  par_pushelem(L, a, elemindex(L, a, 2, lua_gettop(L) - 1));
   return 1;
 }
 
+/* a:set(i [, j], v): the last argument is the value. */
 static int a_set(lua_State *L) {
   par_array *a = par_checkarray(L, 1);
-  par_setelem(L, a, elemindex(L, a, 2), a->ndim + 2);
+  int64_t k = elemindex(L, a, 2, lua_gettop(L) - 2);
+  luaL_checkany(L, a->ndim + 2);
+  par_setelem(L, a, k, a->ndim + 2);
   return 0;
 }
 

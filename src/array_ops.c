@@ -535,7 +535,9 @@ static int64_t blockcounts(lua_State *L, const par_array *a, ew_ctx *c) {
 /* a:count(): number of true (non-zero) elements. */
 static int l_count(lua_State *L) {
   ew_ctx c;
-  lua_pushinteger(L, blockcounts(L, par_checkarray(L, 1), &c));
+  par_array *a = par_checkarray(L, 1);
+  par_noaxis(L, 1, "count", "counts the whole array");
+  lua_pushinteger(L, blockcounts(L, a, &c));
   return 1;
 }
 

@@ -377,11 +377,19 @@ static void checkstatus(lua_State *L, int st) {
   else if (st != PAR_OK) luaL_error(L, "not enough memory");
 }
 
+void par_noaxis(lua_State *L, int n, const char *name, const char *what) {
+  int k;
+  for (k = n + 1; k <= lua_gettop(L); k++)
+    if (!lua_isnil(L, k))
+      luaL_argerror(L, k, lua_pushfstring(L, "no axis: %s %s", name, what));
+}
+
 /* The optional axis at argument 2: 0 for the whole array, else 1 (down the
 ** rows, one value per column) or 2 (along each row). On a 1-D array axis 1
 ** is the whole array. */
 static int optaxis(lua_State *L, const par_array *a) {
   lua_Integer ax;
+  luaL_argcheck(L, lua_isnoneornil(L, 3), 3, "at most one axis expected");
   if (lua_isnoneornil(L, 2)) return 0;
   ax = luaL_checkinteger(L, 2);
   if (ax < 1 || ax > a->ndim)
@@ -469,10 +477,12 @@ static int l_mean(lua_State *L) {
 
 /* The variance of all elements with 'ddof' (NumPy's two passes: the mean,
 ** then the blocked sum of (x - mean)^2, divided by max(n - ddof, 0)). */
-static double variance(lua_State *L) {
+static double variance(lua_State *L, const char *name) {
   par_array *a = par_checkarray(L, 1);
   double ddof = luaL_optnumber(L, 2, 0.0);
-  double mean = sumf(L, a) / (double)a->size, ssd, div = (double)a->size - ddof;
+  double mean, ssd, div = (double)a->size - ddof;
+  par_noaxis(L, 2, name, "reduces the whole array");
+  mean = sumf(L, a) / (double)a->size;
   checkstatus(L, par_reduce_rows_f(PAR_OP_SSD, a->data, a->dtype, 1, a->size, mean,
                                    par_threads_for(a->size), &ssd));
   if (div < 0) div = 0.0;
@@ -480,12 +490,12 @@ static double variance(lua_State *L) {
 }
 
 static int l_var(lua_State *L) {
-  lua_pushnumber(L, variance(L));
+  lua_pushnumber(L, variance(L, "var"));
   return 1;
 }
 
 static int l_std(lua_State *L) {
-  lua_pushnumber(L, sqrt(variance(L)));
+  lua_pushnumber(L, sqrt(variance(L, "std")));
   return 1;
 }
 
@@ -493,6 +503,7 @@ static int l_std(lua_State *L) {
 static int argreduce(lua_State *L, par_op op, const char *name) {
   par_array *a = par_checkarray(L, 1);
   int64_t i;
+  par_noaxis(L, 1, name, "reduces the whole array");
   if (a->size == 0)
     luaL_argerror(L, 1, lua_pushfstring(L, "attempt to get %s of an empty sequence", name));
   checkstatus(L, par_argreduce(op, a->data, a->dtype, a->size, par_threads_for(a->size), &i));
@@ -506,8 +517,9 @@ static int l_argmax(lua_State *L) { return argreduce(L, PAR_OP_MAX, "argmax"); }
 /* a:cumsum(): running sums of the flattened array (sequential as NumPy's);
 ** int64 and bool give int64. */
 static int l_cumsum(lua_State *L) {
-  par_array *a = par_checkarray(L, 1);
-  par_array *r = par_newarray(L, a->dtype == PAR_F64 ? PAR_F64 : PAR_I64, 1, a->size, 1);
+  par_array *a = par_checkarray(L, 1), *r;
+  par_noaxis(L, 1, "cumsum", "runs over the flattened array");
+  r = par_newarray(L, a->dtype == PAR_F64 ? PAR_F64 : PAR_I64, 1, a->size, 1);
   if (a->dtype == PAR_F64) par_cumsum_f(a->data, a->size, r->data);
   else par_cumsum_i(a->data, a->dtype, a->size, r->data);
   return 1;

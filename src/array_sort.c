@@ -445,6 +445,7 @@ static int sortrows(lua_State *L, int arg) {
   int64_t rows = a->ndim == 2 ? a->dim[0] : 1;
   sort_ctx s = {a, NULL, a->ndim == 2 ? a->dim[1] : a->size, arg};
   int64_t rows_per_task = s.len < TASK_ELEMS ? TASK_ELEMS / (s.len + 1) + 1 : 1;
+  par_noaxis(L, 1, arg ? "argsort" : "sort", "sorts each row");
   s.r = par_newarray(L, arg ? PAR_I64 : a->dtype, a->ndim, a->dim[0], a->dim[1]);
   checkstatus(L, runstatus(par_run(rows, rows_per_task, rows > 1 ? par_threads_for(a->size) : 1,
                                    sort_task, &s)));
@@ -484,7 +485,9 @@ static double keyval(const par_array *a, uint64_t k) {
 static int l_median(lua_State *L) {
   par_array *a = par_checkarray(L, 1);
   int64_t n = a->size, k[2] = {(n - 1) / 2, n / 2};
-  uint64_t *key = n > 0 ? pushkeys(L, a) : NULL;
+  uint64_t *key;
+  par_noaxis(L, 1, "median", "reduces the whole array");
+  key = n > 0 ? pushkeys(L, a) : NULL;
   if (key == NULL)
     lua_pushnumber(L, NAN);
   else {
@@ -516,7 +519,7 @@ static par_array *checkq(lua_State *L, double *one, int *isint) {
   luaL_argexpected(L, lua_istable(L, 2), 2, "number, table or par.array");
   n = luaL_len(L, 2);
   r = par_newarray(L, PAR_F64, 1, n, 1);
-  for (*isint = 1, i = 0; i < n; i++) {
+  for (*isint = n > 0, i = 0; i < n; i++) {   /* {} is float, as in NumPy */
     lua_geti(L, 2, i + 1);
     if (lua_type(L, -1) != LUA_TNUMBER) luaL_argerror(L, 2, "quantiles must be numbers");
     *isint = *isint && lua_isinteger(L, -1);
@@ -546,9 +549,10 @@ static void qplan(int64_t n, double q, int isint, int64_t *prev, int64_t *next, 
   }
 }
 
-/* Writes the nq quantiles q[] of a (keys key[], n > 0) into res[]. */
+/* Writes the nq quantiles q[] of a (keys key[], n > 0) into res[]: doubles,
+** or int64 for integer quantiles of an int64 array (its elements). */
 static void quantiles(lua_State *L, const par_array *a, uint64_t *key, const double *q,
-                      int64_t nq, int isint, double *res) {
+                      int64_t nq, int isint, void *res) {
   int64_t n = a->size, i, nk = 0, prev, next;
   par_array *ks = par_newarray(L, PAR_I64, 1, 4 * nq, 1);
   int64_t *k = PAR_I64P(ks), *sorted = k + 2 * nq;
@@ -560,34 +564,42 @@ static void quantiles(lua_State *L, const par_array *a, uint64_t *key, const dou
   checkstatus(L, multiselect(key, 0, n, k, nk));
   for (i = 0; i < nq; i++) {
     qplan(n, q[i], isint, &prev, &next, &g);
-    if (isint) res[i] = keyval(a, key[prev]);
-    else if (a->dtype == PAR_F64) res[i] = par_lerp_f(par_funkey(key[prev]), par_funkey(key[next]), g);
-    else res[i] = par_lerp_i(par_iunkey(key[prev]), par_iunkey(key[next]), g);
+    if (isint && a->dtype == PAR_I64) ((int64_t *)res)[i] = par_iunkey(key[prev]);
+    else if (isint) ((double *)res)[i] = keyval(a, key[prev]);
+    else if (a->dtype == PAR_F64)
+      ((double *)res)[i] = par_lerp_f(par_funkey(key[prev]), par_funkey(key[next]), g);
+    else ((double *)res)[i] = par_lerp_i(par_iunkey(key[prev]), par_iunkey(key[next]), g);
   }
   lua_pop(L, 1);
 }
 
 /* a:quantile(q): NumPy's quantile with the default 'linear' method, for a
-** number (a number) or a table or array of them (a float64 array). */
+** number (a number) or a table or array of them (a float64 array). As in
+** NumPy, integer quantiles of an int64 array give its int64 elements. */
 static int l_quantile(lua_State *L) {
-  par_array *a = par_checkarray(L, 1);
+  par_array *a = par_checkarray(L, 1), *r, *out;
   double one, *q;
-  int isint, res;
-  par_array *r = checkq(L, &one, &isint);
-  int64_t nq = r != NULL ? r->size : 1, i;
+  int isint, res, elem;
+  int64_t nq, ione, i;
   uint64_t *key;
+  par_noaxis(L, 2, "quantile", "reduces the whole array");
+  out = r = checkq(L, &one, &isint);
+  nq = r != NULL ? r->size : 1;
   q = r != NULL ? PAR_F64P(r) : &one;
-  res = lua_gettop(L);
   for (i = 0; i < nq; i++)
     luaL_argcheck(L, q[i] >= 0.0 && q[i] <= 1.0, 2, "quantiles must be in the range [0, 1]");
   luaL_argcheck(L, a->size > 0, 1, "cannot take a quantile of an empty array");
+  elem = isint && a->dtype == PAR_I64;
+  if (r != NULL && elem) out = par_newarray(L, PAR_I64, r->ndim, r->dim[0], r->dim[1]);
+  res = lua_gettop(L);
   key = pushkeys(L, a);
   if (key == NULL)
     for (i = 0; i < nq; i++) q[i] = NAN;
   else
-    quantiles(L, a, key, q, nq, isint, q);
+    quantiles(L, a, key, q, nq, isint, out != NULL ? out->data : elem ? (void *)&ione : &one);
   lua_settop(L, res);
-  if (r == NULL) lua_pushnumber(L, one);
+  if (r == NULL && elem) lua_pushinteger(L, ione);
+  else if (r == NULL) lua_pushnumber(L, one);
   return 1;
 }
 

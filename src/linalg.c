@@ -339,7 +339,9 @@ static void pushresiduals(lua_State *L, const double *bx, int64_t ld, int64_t m,
 }
 
 /* lstsq(A, b): x, residuals, rank, s as NumPy's lstsq with rcond=None
-** (singular values below machine epsilon * max(m, n) * s[1] count as 0). */
+** (singular values below machine epsilon * max(m, n) * s[1] count as 0).
+** dgelsd refuses b without columns: like NumPy, it then solves for one
+** zero column, which gives the rank and s, and the n x 0 x is kept. */
 static int l_lstsq(lua_State *L) {
   const par_array *a = checkmatrix(L, 1, "lstsq"), *b = checknum(L, 2, "lstsq");
   int m = (int)a->dim[0], n = (int)a->dim[1], nrhs = (int)b->dim[1];
@@ -350,12 +352,13 @@ static int l_lstsq(lua_State *L) {
   checkfinitearray(L, 1, "lstsq", a);
   checkfinitearray(L, 2, "lstsq", b);
   w = pushcolmajor(L, a, LD(m));
-  bx = pushcolmajor(L, b, ld);
+  if (nrhs > 0) bx = pushcolmajor(L, b, ld);
+  else memset(bx = pushnew(L, 1, ld, 1), 0, sizeof(double) * (size_t)ld);
   s = pushnew(L, 1, m < n ? m : n, 1);
   sidx = lua_gettop(L);
   setthreads(L);
-  checkinfo(L, LAPACKE_dgelsd(LAPACK_COL_MAJOR, m, n, nrhs, w, LD(m), bx, ld, s,
-                              DBL_EPSILON * (m > n ? m : n), &rank),
+  checkinfo(L, LAPACKE_dgelsd(LAPACK_COL_MAJOR, m, n, nrhs > 0 ? nrhs : 1, w, LD(m), bx, ld,
+                              s, DBL_EPSILON * (m > n ? m : n), &rank),
             "dgelsd", "SVD did not converge");
   pushrowmajor(L, bx, ld, b->ndim, n, nrhs);
   pushresiduals(L, bx, ld, m, n, nrhs, rank);

@@ -289,7 +289,20 @@ do
   checkerror("bad argument #1 to 'set' (array index must be an integer, got 0.5)",
              function() a:set(0.5, 1) end)
   checkerror("number has no integer representation", function() m:set(1, 1, 0.5) end)
-  checkerror("float64 array element must be a number, got no value", function() a:set(1) end)
+  checkerror("bad argument #2 to 'set' (value expected)", function() a:set(1) end)
+  -- an index too many is an error (NumPy's words), never dropped or stored
+  checkerror("bad argument #2 to 'get' (too many indices for array: array is 1-dimensional, " ..
+             "but 2 were indexed)", function() return a:get(1, 3) end)
+  checkerror("bad argument #2 to 'set' (too many indices for array: array is 1-dimensional, " ..
+             "but 2 were indexed)", function() a:set(1, 3, 5) end)
+  checkerror("bad argument #3 to 'get' (too many indices for array: array is 2-dimensional, " ..
+             "but 3 were indexed)", function() return m:get(1, 1, 1) end)
+  checkerror("bad argument #3 to 'set' (too many indices for array: array is 2-dimensional, " ..
+             "but 3 were indexed)", function() m:set(1, 1, 5, 6) end)
+  checkerror("bad argument #3 to 'set' (value expected)", function() m:set(1, 1) end)
+  checkerror("bad argument #2 to 'set' (array index must be an integer, got no value)",
+             function() m:set(1) end)
+  assert(same(a[1], 9.0) and same(a[3], -1.0) and m:get(1, 1) == 1)    -- nothing written
   -- #a is the first dimension
   assert(#m == 2 and #par.zeros(4, 0) == 4 and #par.zeros(0, 4) == 0)
   -- ipairs and pairs walk elements (1-D) or rows (2-D)

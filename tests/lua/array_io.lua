@@ -173,6 +173,13 @@ do
   assert(identical(load("1 \t 2   3\n4 5\t6\n", " "), par.array{{1.0, 2.0, 3.0}, {4.0, 5.0, 6.0}}))
   assert(identical(load("1\t2\n", "\t"), par.array{1.0, 2.0}))
   assert(identical(load(""), par.zeros(0)) and identical(load("# only\n\n"), par.zeros(0)))
+  -- no delimiter: commas if the first data line has one, else runs of blanks
+  -- (NumPy's default: numpy.savetxt's output and tab-separated files)
+  assert(identical(load("1.000000000000000000e+00 2.500000000000000000e+00\n" ..
+                        "-3.000000000000000000e+00 4.000000000000000000e+00\n"),
+                   par.array{{1.0, 2.5}, {-3.0, 4.0}}))
+  assert(identical(load("# x y\n 1\t2 \t 3\n4  5\t6 # c\n"), par.array{{1.0, 2.0, 3.0}, {4.0, 5.0, 6.0}}))
+  assert(identical(load("7 8\n"), par.array{7.0, 8.0}))
   local function bad(msg, s, delim)
     writefile(p, s)
     checkerror(p .. msg, par.loadtxt, p, delim)
@@ -184,6 +191,8 @@ do
   bad(":1: bad number '1.5.2'", "1.5.2\n")
   bad(":3: expected 2 columns, got 3", "1,2\n\n3,4,5\n")
   bad(":2: expected 3 columns, got 1", "1 2 3\n4\n", " ")
+  bad(":2: bad number '3,4'", "1 2\n3,4\n")                 -- the first line decides
+  bad(":3: bad number '3 4'", "# h\n1,2\n3 4\n")
   checkerror(tmp .. "_none.csv: No such file or directory", par.loadtxt, tmp .. "_none.csv")
   checkerror("bad argument #2 to 'par.loadtxt' (delimiter must not be empty)", par.loadtxt, p, "")
   checkerror("/nonexistent/x.csv: No such file or directory", par.zeros(1).savetxt, par.zeros(1), "/nonexistent/x.csv")
@@ -223,13 +232,15 @@ with open(p + "_v2.npy", "wb") as f: F.write_array(f, a, version=(2, 0))
 with open(p + "_v3.npy", "wb") as f: F.write_array(f, x, version=(3, 0))
 np.savetxt(p + "_np.csv", np.array([[0.1, 1/3], [-1e-300, 7]]), delimiter=",")
 np.savetxt(p + "_np.txt", x[:2])
+np.savetxt(p + "_np2.txt", np.array([[0.1, -2.5, 1e300], [5e-324, 7, -0.0]]))
+np.savetxt(p + "_tab.txt", a, delimiter="\t", fmt="%%d")
 ]==]):format(tmp))
   for _, s in ipairs{"_f8", "_i8", "_b1", "_f4", "_i4", "_i2", "_i1", "_u1", "_u2", "_u4", "_u8",
                      "_be", "_bei", "_fortran", "_fortranb", "_0d", "_empty", "_3d", "_c16",
                      "_v2", "_v3"} do
     path(s .. ".npy")
   end
-  path("_np.csv"); path("_np.txt")
+  path("_np.csv"); path("_np.txt"); path("_np2.txt"); path("_tab.txt")
   local x = par.array{1.5, -0.0, 0/0, 1/0, 5e-324, 1e300}
   local a = par.arange(6):reshape(2, 3)
   local function load(s) return par.load(tmp .. s .. ".npy") end
@@ -252,6 +263,9 @@ np.savetxt(p + "_np.txt", x[:2])
   checkerror(tmp .. "_c16.npy: unsupported dtype '<c16'", load, "_c16")
   assert(identical(par.loadtxt(tmp .. "_np.csv"), par.array{{0.1, 1/3}, {-1e-300, 7.0}}))
   assert(identical(par.loadtxt(tmp .. "_np.txt", " "), par.array{1.5, -0.0}))
+  assert(identical(par.loadtxt(tmp .. "_np.txt"), par.array{1.5, -0.0}))
+  assert(identical(par.loadtxt(tmp .. "_np2.txt"), par.array{{0.1, -2.5, 1e300}, {5e-324, 7.0, -0.0}}))
+  assert(identical(par.loadtxt(tmp .. "_tab.txt"), par.array{{0.0, 1.0, 2.0}, {3.0, 4.0, 5.0}}))
 
   print("  our files read by NumPy")
   local files = {

@@ -280,6 +280,8 @@ do
 
   assert(m:count() == 3 and a:count() == 5 and f:count() == 4)   -- NaN counts, -0.0 not
   assert(par.array({0, 1, 0}):count() == 1 and par.array({}, "bool"):count() == 0)
+  T.checkerror("bad argument #1 to 'count' (no axis: count counts the whole array)",
+               function() return A:count(1) end)
 
   -- large: block counts become offsets
   local n = 70001

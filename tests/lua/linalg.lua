@@ -217,6 +217,9 @@ do print("testing solve")
   identical(la.solve(par.array{{2.0, 0}, {0, 4}}, par.array{{2, 4}, {8, 12}}),
             {{1.0, 2.0}, {2.0, 3.0}})
   sameshape(la.solve(par.zeros(0, 0), par.zeros(0)), 0)
+  sameshape(la.solve(par.zeros(0, 0), par.zeros(0, 3)), 0, 3)
+  sameshape(la.solve(par.array{{1, 0}, {0, 2}}, par.zeros(2, 0)), 2, 0)
+  sameshape(la.solve(par.zeros(2, 2), par.zeros(2, 0)), 2, 0)     -- NumPy: no error
   identical(la.solve(par.array{{4, 2}, {2, 3}}, par.array{2, 1}),
             la.solve(par.array{{4.0, 2.0}, {2.0, 3.0}}, par.array{2.0, 1.0}))
 end
@@ -426,6 +429,30 @@ do print("testing lstsq")
   local x1, r1 = la.lstsq(par.zeros(3, 0), par.array{1, 1, 1})
   sameshape(x1, 0)
   identical(r1, {3.0})
+  -- b without columns (LAPACK refuses them): NumPy's x (n, 0), no residuals,
+  -- and the rank and singular values of A, bit for bit
+  local xz, rz, kz, sz = la.lstsq(par.array{{1, 2}, {3, 4}, {5, 7}}, par.zeros(3, 0))
+  sameshape(xz, 2, 0)
+  sameshape(rz, 0)
+  assert(kz == 2 and math.type(kz) == "integer")
+  identical(sz, {10.191428257097224, 0.36713768594389923})
+  xz, rz, kz, sz = la.lstsq(par.array{{1.0}, {2.0}}, par.zeros(2, 0))
+  sameshape(xz, 1, 0)
+  assert(kz == 1 and rz.size == 0)
+  identical(sz, {2.2360679774997898})
+  xz, rz, kz, sz = la.lstsq(par.array{{3, 4}}, par.zeros(1, 0))
+  sameshape(xz, 2, 0)
+  assert(kz == 1 and rz.size == 0)
+  identical(sz, {5.0})
+  xz, rz, kz, sz = la.lstsq(par.zeros(2, 0), par.zeros(2, 0))
+  sameshape(xz, 0, 0)
+  assert(kz == 0 and rz.size == 0 and sz.size == 0)
+  xz, rz = la.lstsq(par.zeros(2, 0), par.ones(2, 3))
+  sameshape(xz, 0, 3)
+  identical(rz, {2.0, 2.0, 2.0})
+  xz, rz, kz = la.lstsq(par.zeros(0, 2), par.zeros(0, 3))
+  identical(xz, {{0.0, 0.0, 0.0}, {0.0, 0.0, 0.0}})
+  assert(kz == 0 and rz.size == 0)
 end
 
 

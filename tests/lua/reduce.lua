@@ -214,6 +214,27 @@ do print("  errors")
   T.checkerror("number has no integer representation", a.max, a, 1.5)
   T.checkerror("number expected, got string", a.var, a, "x")
   T.checkerror("bad argument #1 to 'sum'", function () return a:sum(3) end)
+  -- an argument a reduction does not take is an error, not ignored (NumPy's
+  -- m.argmax(0) is one index per column, m.var(0, 1) a variance per row)
+  local m = par.array{{1, 5}, {4, 2}}
+  assert(m:argmax() == 2 and m:argmax(nil) == 2 and m:sum(1, nil)[2] == 7)
+  T.checkerror("bad argument #1 to 'argmax' (no axis: argmax reduces the whole array)",
+               function () return m:argmax(1) end)
+  T.checkerror("bad argument #2 to 'par.argmin' (no axis: argmin reduces the whole array)",
+               par.argmin, m, 2)
+  T.checkerror("bad argument #1 to 'cumsum' (no axis: cumsum runs over the flattened array)",
+               function () return m:cumsum(1) end)
+  T.checkerror("bad argument #2 to 'var' (no axis: var reduces the whole array)",
+               function () return m:var(0, 1) end)
+  T.checkerror("bad argument #2 to 'std' (no axis: std reduces the whole array)",
+               function () return m:std(1, 2) end)
+  T.checkerror("bad argument #2 to 'sum' (at most one axis expected)",
+               function () return m:sum(1, 2) end)
+  T.checkerror("bad argument #3 to 'par.mean' (at most one axis expected)", par.mean, m, 1, 1)
+  T.checkerror("bad argument #2 to 'prod' (at most one axis expected)",
+               function () return m:prod(2, 1) end)
+  T.checkerror("bad argument #2 to 'min' (at most one axis expected)",
+               function () return m:min(nil, 1) end)
 end
 
 do

@@ -151,6 +151,19 @@ do print("  median and quantile: NumPy's bits")
   assert(T.same(par.array{5.0}:quantile(0.3), 5.0) and #x:quantile{} == 0)
   -- a weight >= 0.5 interpolates from the upper end, as NumPy's _lerp
   assert(T.same(par.array{0.0, 0.1, 0.2}:quantile(0.85), 0x1.5c28f5c28f5c3p-3))
+  -- integer quantiles of int64 arrays are their elements, exact beyond 2^53
+  -- (NumPy: np.quantile(np.array([2**53 + 1, 3]), 1) is int64 9007199254740993)
+  local big = par.array{(1 << 53) + 1, 3}
+  assert(T.same(big:quantile(1), 9007199254740993) and T.same(big:quantile(0), 3))
+  assert(T.same(big:quantile(0.5), 4503599627370497.0) and T.same(big:quantile(1.0), 0x1p53))
+  local qi = big:quantile{0, 1}
+  assert(qi.dtype == "int64" and same(qi, {3, 9007199254740993}))
+  qi = par.array{5, -7, (1 << 62) + 3}:quantile(par.array{{1, 0}})
+  assert(qi.dtype == "int64" and qi.ndim == 2 and qi[1][1] == 4611686018427387907 and qi[1][2] == -7)
+  assert(T.same(par.array{{4, 9}, {-2, 7}}:quantile(1), 9))
+  assert(big:quantile{0, 0.5}.dtype == "float64" and big:quantile{}.dtype == "float64")
+  assert(big:quantile(par.array({}, "int64")).dtype == "int64")
+  assert(T.same(par.array{1.5, 2.5}:quantile(1), 2.5) and T.same(big:median(), 4503599627370498.0))
 end
 
 do print("  histogram: NumPy's counts and edges")
@@ -209,6 +222,19 @@ do print("  errors")
   T.checkerror("quantiles must be numbers", a.quantile, a, {0.5, "x"})
   T.checkerror("number, table or par.array expected, got no value", a.quantile, a)
   T.checkerror("cannot take a quantile of an empty array", par.quantile, par.zeros(0), 0.5)
+  -- no axis: an extra argument is an error, not ignored
+  local m = par.array{{1.0, 5.0}, {4.0, 2.0}}
+  T.checkerror("bad argument #1 to 'median' (no axis: median reduces the whole array)",
+               function() return m:median(1) end)
+  T.checkerror("bad argument #2 to 'quantile' (no axis: quantile reduces the whole array)",
+               function() return m:quantile(0.5, 1) end)
+  T.checkerror("bad argument #3 to 'par.quantile' (no axis: quantile reduces the whole array)",
+               par.quantile, m, {0.5}, 2)
+  T.checkerror("bad argument #1 to 'sort' (no axis: sort sorts each row)",
+               function() return m:sort(1) end)
+  T.checkerror("bad argument #2 to 'par.argsort' (no axis: argsort sorts each row)",
+               par.argsort, m, 2)
+  assert(m:median(nil) == 3.0 and m:sort(nil)[2][1] == 2.0)
   T.checkerror("bins must be a positive integer", par.histogram, a, 0)
   T.checkerror("number has no integer representation", par.histogram, a, 2.5)
   T.checkerror("autodetected range of [nan, nan] is not finite",
