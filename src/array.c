@@ -3,6 +3,7 @@
 ** userdata creation and checking, element get/set, and the metatable that
 ** the other array files add their methods to.
 */
+#include <errno.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -30,20 +31,42 @@ size_t par_memory_in_use(void) {
   return atomic_load(&in_use);
 }
 
-/* PARLUA_MAX_MEMORY in bytes, with an optional K, M or G suffix. */
-static size_t read_cap(void) {
-  const char *s = getenv("PARLUA_MAX_MEMORY");
+/* The cap of PARLUA_MAX_MEMORY in *cap: decimal digits, optionally followed
+** by K, M, G or T (powers of 1024, either case); unset, empty or 0 is no
+** cap (0). Returns NULL, or the problem of a bad value (then *cap is 0). */
+static const char *parse_cap(const char *s, size_t *cap) {
+  static const char units[] = "KMGTkmgt";
+  const char *form = "bytes expected, optionally with a K, M, G or T suffix";
   char *end;
-  double v;
-  if (s == NULL || *s == '\0') return 0;
-  v = strtod(s, &end);
-  switch (*end) {
-    case 'k': case 'K': v *= 1024.0; break;
-    case 'm': case 'M': v *= 1024.0 * 1024.0; break;
-    case 'g': case 'G': v *= 1024.0 * 1024.0 * 1024.0; break;
-    default: break;
+  unsigned long long v;
+  int shift = 0;
+  *cap = 0;
+  if (s == NULL || *s == '\0') return NULL;
+  if (*s < '0' || *s > '9') return form;
+  errno = 0;
+  v = strtoull(s, &end, 10);
+  if (*end != '\0') {
+    const char *u = strchr(units, *end);
+    if (u == NULL || end[1] != '\0') return form;
+    shift = 10 * ((int)(u - units) % 4 + 1);
   }
-  return v > 0 ? (size_t)v : 0;
+  if (errno == ERANGE || v > (SIZE_MAX >> shift)) return "too large";
+  *cap = (size_t)v << shift;
+  return NULL;
+}
+
+/* A bad value was refused when par was opened (par_check_max_memory). */
+static size_t read_cap(void) {
+  size_t cap;
+  parse_cap(getenv("PARLUA_MAX_MEMORY"), &cap);
+  return cap;
+}
+
+void par_check_max_memory(lua_State *L) {
+  const char *s = getenv("PARLUA_MAX_MEMORY");
+  size_t cap;
+  const char *bad = parse_cap(s, &cap);
+  if (bad != NULL) luaL_error(L, "bad PARLUA_MAX_MEMORY '%s' (%s)", s, bad);
 }
 
 static int over_cap(size_t bytes) {

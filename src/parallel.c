@@ -2,12 +2,14 @@
 ** parallel.c: the parallel engine (blocks handed out in index order to
 ** OpenMP threads), the worker thread count and the interrupt flag.
 */
+#include <errno.h>
 #include <omp.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "lauxlib.h"
 #include "parallel.h"
 #include "rng.h"
@@ -24,20 +26,35 @@ int par_cores(void) {
   return n > 0 ? (int)n : 1;
 }
 
-/* A positive count from an environment variable, or 0. */
-static int env_threads(const char *name) {
-  const char *s = getenv(name);
+#define MAX_THREADS 4096   /* as -t */
+
+/* The count at the start of s as -t takes it (digits, at least 1), ending
+** at 'stop' or at the end of s: the count, 0 if s is not one, -1 if it is
+** above MAX_THREADS. */
+static int parse_count(const char *s, char stop) {
   char *end;
   long v;
-  if (s == NULL || *s == '\0') return 0;
+  if (*s < '0' || *s > '9') return 0;
+  errno = 0;
   v = strtol(s, &end, 10);
-  return (*end == '\0' && v > 0 && v <= 4096) ? (int)v : 0;
+  if ((*end != '\0' && *end != stop) || v < 1) return 0;
+  return errno == ERANGE || v > MAX_THREADS ? -1 : (int)v;
 }
 
-/* Default: PARLUA_NUM_THREADS, else OMP_NUM_THREADS, else all cores. */
+/* A count from environment variable 'name', or 0 (unset or bad). */
+static int env_threads(const char *name, char stop) {
+  const char *s = getenv(name);
+  int n = s != NULL ? parse_count(s, stop) : 0;
+  return n > 0 ? n : 0;
+}
+
+/* Default: PARLUA_NUM_THREADS, else the first (outer level) count of
+** OMP_NUM_THREADS, a list like "4,2", else all cores. A bad OMP_NUM_THREADS
+** is ignored, as OpenMP runtimes do; a bad PARLUA_NUM_THREADS is an error
+** when par is opened (check_threads_env). */
 static int default_threads(void) {
-  int n = env_threads("PARLUA_NUM_THREADS");
-  if (n == 0) n = env_threads("OMP_NUM_THREADS");
+  int n = env_threads("PARLUA_NUM_THREADS", '\0');
+  if (n == 0) n = env_threads("OMP_NUM_THREADS", ',');
   return n > 0 ? n : par_cores();
 }
 
@@ -199,6 +216,21 @@ static const luaL_Reg funcs[] = {
   {NULL, NULL}
 };
 
+/* Raises the error of a bad PARLUA_NUM_THREADS (empty is unset), worded as
+** for a bad -t, unless the count is already set (by -t). */
+static void check_threads_env(lua_State *L) {
+  const char *s = getenv("PARLUA_NUM_THREADS");
+  int n;
+  if (s == NULL || *s == '\0' || atomic_load(&nthreads) != 0) return;
+  n = parse_count(s, '\0');
+  if (n == 0) luaL_error(L, "bad PARLUA_NUM_THREADS '%s' (positive integer expected)", s);
+  if (n < 0) luaL_error(L, "bad PARLUA_NUM_THREADS '%s' (at most %d threads)", s, MAX_THREADS);
+}
+
+/* Bad environment values are errors when par is opened, before any code
+** runs (parlua's start-up, require "par" in lua5.4). */
 void par_open_parallel(lua_State *L) {
+  check_threads_env(L);
+  par_check_max_memory(L);
   luaL_setfuncs(L, funcs, 0);
 }

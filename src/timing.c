@@ -74,6 +74,24 @@ static int cmp_double(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
+/* Rejects option names other than runs, loops and quiet in the table at
+** index 2, as par.prange does. */
+static void checkoptnames(lua_State *L) {
+  static const char *const names[] = {"runs", "loops", "quiet", NULL};
+  if (!lua_istable(L, 2)) return;
+  lua_pushnil(L);
+  while (lua_next(L, 2)) {
+    const char *name = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
+    int i;
+    if (name == NULL)
+      luaL_error(L, "bad argument #2 to 'timeit' (option names must be strings)");
+    for (i = 0; names[i] != NULL && strcmp(names[i], name) != 0; i++) {}
+    if (names[i] == NULL)
+      luaL_error(L, "bad argument #2 to 'timeit' (unknown option '%s')", name);
+    lua_pop(L, 1);
+  }
+}
+
 /* Integer option 'name' of the table at index 2, or 'def'. */
 static lua_Integer opt_int(lua_State *L, const char *name, lua_Integer def) {
   lua_Integer v;
@@ -132,6 +150,7 @@ static int l_timeit(lua_State *L) {
   double *t, mean = 0, var = 0;
   luaL_checktype(L, 1, LUA_TFUNCTION);
   if (!lua_isnoneornil(L, 2)) luaL_checktype(L, 2, LUA_TTABLE);
+  checkoptnames(L);
   runs = opt_int(L, "runs", 7);
   loops = opt_int(L, "loops", 0);
   if (loops == 0) loops = autorange(L);

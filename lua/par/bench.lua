@@ -41,15 +41,17 @@
 --               result, and a warning on stderr) when any call of the row
 --               returned other than the case's first call, bitwise
 --
--- bench.run(batch or path [, opts]) runs it, prints the table as rows
--- complete, writes the files and returns the results table
+-- bench.run(batch or path [, opts]) checks the batch and the options, then
+-- runs it, prints the table as rows complete, writes the files and returns
+-- the results table
 --   {name, date, machine = {cpu, cores, os, compiler, parlua, lua, date},
 --    repeats, rows = {{case, threads, loops, median, min, max, speedup,
 --    efficiency, result, consistent, times = {...}}, ...},
 --    files = {csv = path, json = path, plot = path}}.
 -- bench.machine() returns the machine description alone.
 -- opts (each overrides the batch):
---   threads   list of thread counts      repeats  samples (positive integer)
+--   threads   list of thread counts (1 to 4096, as par.set_threads)
+--   repeats   samples (positive integer)
 --   filter    Lua pattern: run only the cases whose name matches it (and
 --             the baselines they name)
 --   csv, json output paths (default bench-<name>-<yyyymmdd-hhmmss>.csv and
@@ -60,6 +62,12 @@
 -- The CSV has one row per case and thread count, the machine description
 -- repeated in its last columns; the JSON holds the whole results table
 -- (non-finite numbers as null).
+--
+-- Errors in the batch or the options (of bench.run, bench.main or a batch
+-- file's command line) are raised before any case runs, as
+-- "file:line: par.bench: ..." naming the caller's line (none after a tail
+-- call such as "return bench.batch{...}"). A case that fails raises
+-- "par.bench: case 'name' failed: " and the case's own error.
 --
 -- From the command line, bench.main(argv) takes the batch file and the
 -- options as words (--threads 1,2,4 --repeats N --filter PATTERN --csv PATH
@@ -83,6 +91,14 @@ local function fail(msg, ...)
   error("par.bench: " .. fmt(msg, ...), 0)
 end
 
+-- f(...)'s result; an error is raised again at the line that called the
+-- function calling 'checked' (which must not do so in a tail call).
+local function checked(f, ...)
+  local ok, v = pcall(f, ...)
+  if not ok then error(v, 3) end
+  return v
+end
+
 local function shquote(s)
   return "'" .. s:gsub("'", "'\\''") .. "'"
 end
@@ -98,6 +114,15 @@ end
 
 local function isposint(v)
   return math.type(v) == "integer" and v >= 1
+end
+
+local MAX_THREADS = 4096   -- as par.set_threads and -t
+
+-- Is path a name par.plot can write (.png or .svg, case ignored)?
+local function plotpath(path)
+  local ext = path:match("%.(%w+)$")
+  ext = ext and ext:lower()
+  return ext == "png" or ext == "svg"
 end
 
 local function median(sorted)
@@ -289,6 +314,9 @@ local function checkthreads(v, what)
   local seen, out = {}, {}
   for i, t in ipairs(v) do
     if not isposint(t) then fail("%s[%d] must be a positive integer, got %s", what, i, exact(t)) end
+    if t > MAX_THREADS then
+      fail("%s[%d] must be at most %d, got %d", what, i, MAX_THREADS, t)
+    end
     if not seen[t] then out[#out + 1], seen[t] = t, true end
   end
   table.sort(out)
@@ -358,7 +386,9 @@ local function selectcases(b, filter)
   if filter == nil then return b.cases end
   local keep = {}
   for _, c in ipairs(b.cases) do
-    if c.name:find(filter) then
+    local ok, hit = pcall(string.find, c.name, filter)
+    if not ok then fail("option 'filter' is not a valid pattern: %s", hit) end
+    if hit then
       keep[c.name] = true
       if c.baseline then keep[c.baseline] = true end
     end
@@ -389,6 +419,9 @@ local function checkopts(o)
   end
   for _, k in ipairs{"csv", "json", "out", "plot", "filter"} do
     if o[k] ~= nil and type(o[k]) ~= "string" then fail("option '%s' must be a string", k) end
+  end
+  if o.plot and not plotpath(o.plot) then
+    fail("option 'plot' must end in .png or .svg, got '%s'", o.plot)
   end
   return o
 end
@@ -535,6 +568,10 @@ end
 
 -- Speed-up against threads of results r, one line per case, and the ideal.
 function M.plot(r, path)
+  if type(path) ~= "string" or not plotpath(path) then
+    error(fmt("bad argument #2 to 'plot' (a .png or .svg path expected, got %s)",
+      type(path) == "string" and "'" .. path .. "'" or type(path)), 2)
+  end
   local plot = require "par.plot"
   local xs, ys, labels, bycase, order = {}, {}, {}, {}, {}
   local maxt, ticks, seen = 1, {}, {}
@@ -594,8 +631,9 @@ local function save(r, o, now)
   r.files = files
 end
 
--- Runs batch b (a table or a file name) with options o; see the header.
-function M.run(b, o)
+-- Checks batch b (a table or a file name) and options o; returns the job
+-- {cases, o, r (the results, without rows yet), now}.
+local function prepare(b, o)
   o = checkopts(o)
   b = getbatch(b)
   local cases = selectcases(b, o.filter)
@@ -615,15 +653,30 @@ function M.run(b, o)
     checkfolder(json)
   end
   if o.plot then checkfolder(o.plot) end
-  runall(cases, o, r)
-  save(r, o, now)
-  if o.plot then r.files.plot = M.plot(r, o.plot) end
-  if not o.quiet then
-    for _, k in ipairs{"csv", "json", "plot"} do
-      if r.files[k] then print(fmt("%s: %s", k, r.files[k])) end
-    end
+  return {cases = cases, o = o, r = r, now = now}
+end
+
+-- Runs a prepared job; names each file once written (a failing plot
+-- comes after the CSV and JSON are named).
+local function execute(job)
+  local o, r = job.o, job.r
+  local function show(k)
+    if r.files[k] and not o.quiet then print(fmt("%s: %s", k, r.files[k])) end
+  end
+  runall(job.cases, o, r)
+  save(r, o, job.now)
+  show("csv")
+  show("json")
+  if o.plot then
+    r.files.plot = M.plot(r, o.plot)
+    show("plot")
   end
   return r
+end
+
+-- Runs batch b (a table or a file name) with options o; see the header.
+function M.run(b, o)
+  return execute(checked(prepare, b, o))
 end
 
 ----------------------------------------------------------------------------
@@ -659,10 +712,14 @@ local function cli_value(name, text)
       local n = math.tointeger(tonumber(item))
       if not n or n < 1 then
         fail("option '--threads' expects a list like 1,2,4, got '%s'", text)
+      elseif n > MAX_THREADS then
+        fail("option '--threads' allows at most %d threads, got '%s'", MAX_THREADS, text)
       end
       list[#list + 1] = n
     end
     return list
+  elseif name == "plot" and not plotpath(text) then
+    fail("option '--plot' expects a .png or .svg path, got '%s'", text)
   end
   return text
 end
@@ -696,14 +753,21 @@ local function parse(argv)
   return o, path
 end
 
--- Command-line entry: runs the batch named in argv (or 'batch', when
--- given) with the options of argv; returns the results.
-function M.main(argv, batch)
+-- The job of the batch named in argv (or 'batch', when given) with the
+-- options of argv; nil when --help was given.
+local function cli(argv, batch)
   local o, path = parse(argv or {})
   if not o then return nil end
   if batch == nil and path == nil then fail("no batch file given (try --help)") end
   if batch ~= nil and path ~= nil then fail("unknown argument '%s' (try --help)", path) end
-  return M.run(batch or path, o)
+  return prepare(batch or path, o)
+end
+
+-- Command-line entry: runs the batch named in argv (or 'batch', when
+-- given) with the options of argv; returns the results.
+function M.main(argv, batch)
+  local job = checked(cli, argv, batch)
+  return job and execute(job)
 end
 
 -- For the last line of a batch file: returns t while par.bench loads the
@@ -711,7 +775,8 @@ end
 -- arguments (the global 'arg') instead.
 function M.batch(t)
   if loading > 0 then return t end
-  return M.main(arg or {}, t)
+  local job = checked(cli, arg, t)
+  return job and execute(job)
 end
 
 return M

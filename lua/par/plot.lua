@@ -16,7 +16,7 @@
 -- Options of every plot:
 --   output      "name.png" or "name.svg" (format from the extension, case
 --               ignored); nil draws text (gnuplot's dumb terminal), which is
---               printed to stdout unless print = false, and returned
+--               printed to stdout, or returned when print = false
 --   width, height  pixels for files (default 800 x 600), characters for
 --               text (default 79 x 24)
 --   title, xlabel, ylabel   text, shown literally (no gnuplot markup)
@@ -33,14 +33,16 @@
 -- NumPy), range {lo, hi} (default: the data's extent; values outside are
 -- left out; the last bin includes hi, as numpy.histogram) and density =
 -- true (bar areas sum to 1 instead of counts). Every function returns the
--- output path, or the text of a text plot.
+-- output path, or the text of a text plot drawn with print = false (a
+-- printed one returns nothing, so the REPL does not show it twice).
 --
 -- The script (data inline as $data << EOD blocks) goes to gnuplot through a
 -- temporary file, run with io.popen; every path is shell-quoted and every
 -- text is a single-quoted gnuplot string, where gnuplot performs no
 -- backquote or macro substitution. The program is PARLUA_GNUPLOT if set,
--- else "gnuplot". Bad arguments raise "bad argument #1 to 'line' (...)";
--- a missing gnuplot or a gnuplot error raises an error starting "par.plot:".
+-- else "gnuplot". Bad arguments raise "bad argument #1 to 'line' (...)" at
+-- the caller's line; a missing gnuplot or a gnuplot error raises an error
+-- starting "par.plot:".
 local M = {}
 
 local fmt, concat = string.format, table.concat
@@ -319,10 +321,12 @@ local function gnuplot(script)
   return out
 end
 
--- Assembles the script and runs it; returns the path or the text. A file
--- left by a failed run is removed.
-local function draw(o, lines, kind, blocks, plotcmd)
-  local script = concat(blocks, "\n") .. "\n" .. concat(lines, "\n") .. "\n" .. plotcmd
+-- Runs the script of job {lines, kind, blocks, cmd}; returns the path, the
+-- text when print = false, or nothing after printing it. A file left by a
+-- failed run is removed.
+local function draw(o, job)
+  local kind = job.kind
+  local script = concat(job.blocks, "\n") .. "\n" .. concat(job.lines, "\n") .. "\n" .. job.cmd
   local ok, out = pcall(gnuplot, script)
   if not ok then
     if kind ~= "text" then os.remove(outpath(o.output)) end
@@ -330,8 +334,8 @@ local function draw(o, lines, kind, blocks, plotcmd)
   end
   if kind ~= "text" then return o.output end
   out = out:gsub("^\f", "")
-  if o.print ~= false then io.write(out) end
-  return out
+  if o.print == false then return out end
+  io.write(out)
 end
 
 ----------------------------------------------------------------------------
@@ -393,8 +397,8 @@ local function seriesstyles(style, n)
   return list
 end
 
--- Shared body of line and scatter; returns the path or text, or nil and
--- a message for a bad argument.
+-- The job of line and scatter (see draw), or nil and a message for a bad
+-- argument.
 local function xyplot(o, extra, style)
   local lines, kind = preamble(o, extra)
   if not lines then return nil, kind end
@@ -412,7 +416,7 @@ local function xyplot(o, extra, style)
     items[k] = fmt("$d%d using 1:2 %s %s", k, st[k],
       titles[k] and "title " .. gpstring(titles[k]) or "notitle")
   end
-  return draw(o, lines, kind, blocks, "plot " .. concat(items, ", \\\n  "))
+  return {lines = lines, kind = kind, blocks = blocks, cmd = "plot " .. concat(items, ", \\\n  ")}
 end
 
 local function checkopts(o, name)
@@ -421,22 +425,25 @@ local function checkopts(o, name)
   end
 end
 
-local function result(name, r, err)
-  if r == nil then error(fmt("bad argument #1 to '%s' (%s)", name, err), 3) end
-  return r
+-- The job, or a bad argument error naming the line that called plot.'name'
+-- (level 3: checked is never called in a tail call).
+local function checked(name, job, err)
+  if job == nil then error(fmt("bad argument #1 to '%s' (%s)", name, err), 3) end
+  return job
 end
 
 -- plot.line{y = ..., [x = ...], style = ..., ...}: one or several series
 -- as lines.
 function M.line(o)
   checkopts(o, "line")
-  return result("line", xyplot(o, {x = true, y = true, style = true}, o.style or "lines"))
+  local extra = {x = true, y = true, style = true}
+  return draw(o, checked("line", xyplot(o, extra, o.style or "lines")))
 end
 
 -- plot.scatter{x = ..., y = ..., ...}: points.
 function M.scatter(o)
   checkopts(o, "scatter")
-  return result("scatter", xyplot(o, {x = true, y = true}, "points"))
+  return draw(o, checked("scatter", xyplot(o, {x = true, y = true}, "points")))
 end
 
 ----------------------------------------------------------------------------
@@ -493,6 +500,7 @@ local function binning(v, bins, lo, hi, density)
   return centres, counts, width
 end
 
+-- The job of hist (see draw), or nil and a message for a bad argument.
 local function histplot(o)
   local extra = {values = true, bins = true, range = true, density = true}
   local lines, kind = preamble(o, extra)
@@ -511,13 +519,13 @@ local function histplot(o)
   end
   local cmd = fmt("plot $h using 1:2 with boxes lc rgb '#1f77b4' %s",
     titles[1] and "title " .. gpstring(titles[1]) or "notitle")
-  return draw(o, lines, kind, {datablock("$h", {centres, heights})}, cmd)
+  return {lines = lines, kind = kind, blocks = {datablock("$h", {centres, heights})}, cmd = cmd}
 end
 
 -- plot.hist{values = ..., bins = ..., range = ..., density = ..., ...}
 function M.hist(o)
   checkopts(o, "hist")
-  return result("hist", histplot(o))
+  return draw(o, checked("hist", histplot(o)))
 end
 
 return M

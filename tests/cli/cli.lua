@@ -179,6 +179,39 @@ checkout("ok\n", [[--no-jit -e "print('ok')"]])
 checkout("ok\n", [[--no-jit -t 1 -e "print('ok')"]])
 
 
+print("testing PARLUA_NUM_THREADS, OMP_NUM_THREADS and PARLUA_MAX_MEMORY")
+local threads = [[-e "print(par.threads())"]]
+for _, bad in ipairs{"0", "-1", "abc", "2x", " 2", "1.5", "+2"} do
+  o = checkfail(bin .. ": bad PARLUA_NUM_THREADS '" .. bad .. "' (positive integer expected)\n",
+                threads, nil, "PARLUA_NUM_THREADS=" .. q(bad))
+  assert(o == "")
+end
+checkfail("bad PARLUA_NUM_THREADS '5000' (at most 4096 threads)", threads, nil,
+          "PARLUA_NUM_THREADS=5000")
+checkout("3\n", threads, nil, "PARLUA_NUM_THREADS=3 OMP_NUM_THREADS=2")
+checkout("2\n", "-t 2 " .. threads, nil, "PARLUA_NUM_THREADS=abc")   -- -t wins
+-- OMP_NUM_THREADS: the outer level of a list; a bad value is ignored
+local _, cores = run(threads, nil, "PARLUA_NUM_THREADS= OMP_NUM_THREADS=")
+checkout("5\n", threads, nil, "PARLUA_NUM_THREADS= OMP_NUM_THREADS=5,2")
+checkout("3\n", threads, nil, "PARLUA_NUM_THREADS= OMP_NUM_THREADS=3")
+for _, bad in ipairs{"abc", "0", "5000", "x,2"} do
+  checkout(cores, threads, nil, "PARLUA_NUM_THREADS= OMP_NUM_THREADS=" .. bad)
+end
+for _, bad in ipairs{"abc", "1x", "16E", "1.5G", "1MB", "-1", " 1M", "1K2"} do
+  o = checkfail(bin .. ": bad PARLUA_MAX_MEMORY '" .. bad ..
+                "' (bytes expected, optionally with a K, M, G or T suffix)\n",
+                [[-e "print('ran')"]], nil, "PARLUA_MAX_MEMORY=" .. q(bad))
+  assert(o == "")
+end
+checkfail("bad PARLUA_MAX_MEMORY '99999999999T' (too large)", "-e ''", nil,
+          "PARLUA_MAX_MEMORY=99999999999T")
+local two = [[-e "print((pcall(par.zeros, 2^17)), (pcall(par.zeros, 2^19)))"]]
+checkout("true\tfalse\n", two, nil, "PARLUA_MAX_MEMORY=2m")
+checkout("true\tfalse\n", two, nil, "PARLUA_MAX_MEMORY=2097152")
+checkout("true\ttrue\n", two, nil, "PARLUA_MAX_MEMORY=1T")
+checkout("true\ttrue\n", two, nil, "PARLUA_MAX_MEMORY=0")
+
+
 print("testing --seed")
 checkfail("bad value for '--seed' (number expected, got 'abc')", "--seed abc -e ''")
 checkfail("bad value for '--seed' (number expected, got '')", "--seed= -e ''")

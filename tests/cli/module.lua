@@ -26,6 +26,17 @@ assert(ok and out == "true\tnumber\n", out)
 ok, out = lua54("print(type(require('par.args').parse))")
 assert(ok and out == "function\n", out)
 
+-- a bad environment value is an error of require "par", as of parlua
+for env, msg in pairs{
+  ["PARLUA_NUM_THREADS=abc"] = "bad PARLUA_NUM_THREADS 'abc' (positive integer expected)",
+  ["PARLUA_MAX_MEMORY=1x"] =
+    "bad PARLUA_MAX_MEMORY '1x' (bytes expected, optionally with a K, M, G or T suffix)",
+} do
+  local _, text = T.run(string.format("%s LUA_CPATH=%s LUA_INIT= lua5.4 -e %s 2>&1", env,
+    T.q(build .. "/?.so"), T.q("print(pcall(require, 'par'))")))
+  assert(text == "false\t" .. msg .. "\n", text)
+end
+
 -- par.linalg is loaded on first use, next to par.so
 ok, out = lua54("print(type(par.linalg), type(par.linalg.matmul))")
 assert(ok and out == "table\tfunction\n", out)

@@ -85,5 +85,12 @@ assert(string.find(t, "\n10\n20\n", 1, true), t)
 t = session({"print('nohome')\n", 0.2, CTRL_D}, "-u HOME")
 assert(string.find(t, "\nnohome\n", 1, true), t)
 
+-- a text plot typed at the prompt is drawn once: printed, not also echoed
+-- as a returned string
+t = session{
+  "require('par.plot').line{y = {1, 2, 3}, width = 30, height = 8, title = 'T' .. 'PLOT'}\n",
+  1, CTRL_D}
+assert(select(2, string.gsub(t, "TPLOT", "")) == 1, t)
+
 T.rmtree(home)
 print("OK")

@@ -320,7 +320,64 @@ T.checkerror("par.bench: cannot write in folder '/nonexistent/dir'", run,
   {name = "b", cases = {probe}}, {threads = {1}, out = "/nonexistent/dir", quiet = true})
 T.checkerror("par.bench: cannot write in folder '/nonexistent'", run,
   {name = "b", cases = {probe}}, {threads = {1}, save = false, plot = "/nonexistent/s.png", quiet = true})
+-- so do every option checkable before the run: plot names, thread counts,
+-- filter patterns, also from the command line
+local function probing(o) return run({name = "b", cases = {probe}}, o) end
+T.checkerror("par.bench: option 'plot' must end in .png or .svg, got 'speed.txt'", probing,
+  {threads = {1}, save = false, plot = "speed.txt", quiet = true})
+T.checkerror("par.bench: option 'threads'[2] must be at most 4096, got 99999", probing,
+  {threads = {1, 99999}, save = false, quiet = true})
+T.checkerror("par.bench: batch 'threads'[1] must be at most 4096, got 4097", run,
+  {name = "b", threads = {4097}, cases = {probe}})
+T.checkerror("par.bench: case 'probe': 'threads'[1] must be at most 4096, got 5000", run,
+  {name = "b", cases = {{name = "probe", run = probe.run, threads = {5000}}}})
+T.checkerror("par.bench: option 'filter' is not a valid pattern: malformed pattern (missing ']')",
+  probing, {threads = {1}, save = false, filter = "[a", quiet = true})
+T.checkerror("par.bench: option '--plot' expects a .png or .svg path, got 'speed.txt'", bench.main,
+  {"--plot", "speed.txt", "--no-save", "--threads", "1"}, {name = "b", cases = {probe}})
+T.checkerror("par.bench: option '--threads' allows at most 4096 threads, got '1,5000'", bench.main,
+  {"--threads", "1,5000", "--no-save"}, {name = "b", cases = {probe}})
+T.checkerror("bad argument #2 to 'plot' (a .png or .svg path expected, got 'x.txt')", bench.plot,
+  {name = "b", rows = {}}, "x.txt")
 assert(not ran)
 par.set_threads(threads0)
+
+-- errors about the batch and the options name the caller's line
+do
+  local function at(stat)
+    return assert(load("local bench = require 'par.bench'\n" .. stat, "=caller"))
+  end
+  local cases = {
+    {"bench.run(42)", "par.bench: a batch must be a table, got number"},
+    {"bench.run({name = 'b', cases = {}})", "par.bench: batch 'b' has no cases"},
+    {"bench.run('/nonexistent/batch.lua')", "par.bench: cannot load batch: "},
+    {"bench.run({name = 'b', cases = {{name = 'c', run = print}}}, {thread = {1}})",
+     "par.bench: unknown option 'thread'"},
+    {"bench.run({name = 'b', cases = {{name = 'c', run = print}}}, {plot = 'a.jpg'})",
+     "par.bench: option 'plot' must end in .png or .svg, got 'a.jpg'"},
+    {"bench.main({'--bogus'}, {name = 'b', cases = {}})",
+     "par.bench: unknown argument '--bogus' (try --help)"},
+    {"bench.plot({}, 'x.txt')", "bad argument #2 to 'plot'"},
+  }
+  for _, c in ipairs(cases) do
+    local msg = T.checkerror(c[2], at(c[1]))
+    assert(msg:sub(1, 10 + #c[2]) == "caller:2: " .. c[2], msg)
+  end
+end
+
+-- the CSV and JSON are named before a failing plot is drawn
+do
+  local dir = T.tmpdir()
+  local file = T.writefile(dir .. "/b.lua", [[
+return require("par.bench").batch{name = "b", repeats = 1,
+  cases = {{name = "c", run = function() end}}}
+]])
+  local status, out = T.run(string.format("PARLUA_GNUPLOT=/nonexistent %s %s --threads 1 --out %s"
+    .. " --plot %s/s.png 2>&1", os.getenv("PARLUA_BIN"), file, dir, dir))
+  local csv = "\ncsv: " .. dir:gsub("%p", "%%%0") .. "/bench%-b%-[%d-]+%.csv\njson: "
+  assert(status ~= 0 and out:find(csv)
+         and out:find("gnuplot not found", 1, true), out)
+  T.rmtree(dir)
+end
 
 print("OK")

@@ -239,6 +239,13 @@ case("thread count must be between 1 and 4096", par.set_threads, 5000)
 case("number has no integer representation", par.set_threads, 1.5)
 case("function expected, got string", par.timeit, "x")
 case("boom", par.timeit, function () error("boom") end, {quiet = true})
+-- unknown options are refused before the first call (which would raise "ran")
+local function ran () error("ran") end
+case("^bad argument #2 to 'timeit' %(unknown option 'Runs'%)$", par.timeit, ran,
+     {Runs = 1, loops = 1})
+case("^bad argument #2 to 'timeit' %(unknown option 'rusn'%)$", par.timeit, ran,
+     {rusn = 1, loops = 1, quiet = true})
+case("^bad argument #2 to 'timeit' %(option names must be strings%)$", par.timeit, ran, {1})
 
 ---------------------------------------------------------------------------
 -- Kernels (when they exist): errors inside them in each mode, and code

@@ -95,7 +95,8 @@ do
   checksvg("./" .. pipe, 800, 600, {})
 end
 
--- text: returned, and printed unless print = false
+-- text: printed (returning nothing, so the REPL shows it once), or
+-- returned when print = false
 do
   local text = plot.line{x = xs, y = s1, title = "Sine text", print = false}
   assert(text:find("Sine text", 1, true))
@@ -112,10 +113,11 @@ do
   local printed = {}
   local write = io.write
   io.write = function(...) for _, s in ipairs{...} do printed[#printed + 1] = s end end
-  local ok, r = pcall(plot.scatter, {x = {1, 2}, y = {2, 1}, title = "Printed"})
+  local r = table.pack(pcall(plot.scatter, {x = {1, 2}, y = {2, 1}, title = "Printed"}))
   io.write = write
-  assert(ok, r)
-  assert(table.concat(printed) == r and r:find("Printed", 1, true))
+  assert(r[1], r[2])
+  assert(r.n == 1, "a printed plot returned a value")
+  assert(table.concat(printed):find("Printed", 1, true))
 end
 
 -- NaN and infinities are left out
@@ -157,6 +159,30 @@ T.checkerror("marks[1] must be {x = finite number, label = text}", plot.line,
   {y = {1}, marks = {{x = 0 / 0}}})
 T.checkerror("'key' has an unknown word 'middle'", plot.line, {y = {1}, key = "middle"})
 T.checkerror("'xtics' must be finite numbers", plot.line, {y = {1}, xtics = {1 / 0}})
+
+-- argument errors name the caller's line, whichever check finds them
+do
+  local function at(stat)
+    return assert(load("local plot = require 'par.plot'\n" .. stat, "=caller"))
+  end
+  local cases = {
+    {"plot.line(5)", "line", "table expected, got number"},
+    {"plot.line{x = {1}}", "line", "'y' is missing"},
+    {"plot.line{x = {1, 2, 3}, y = {1, 2}}", "line", "'x' and 'y' lengths differ: 3 vs 2"},
+    {"plot.line{y = {1}, ttle = 'x'}", "line", "unknown option 'ttle'"},
+    {"plot.line{y = {1, 2}, output = 'x.jpg'}", "line",
+     "'output' must end in .png or .svg, got 'x.jpg'"},
+    {"plot.line{y = {{1}, {2}}, labels = {'a'}}", "line", "1 labels for 2 series"},
+    {"plot.scatter{x = {1}, y = {1}, style = 'lines'}", "scatter", "unknown option 'style'"},
+    {"plot.hist{values = {1}, bins = 0}", "hist", "'bins' must be a positive integer"},
+    {"plot.hist{bins = 3}", "hist", "'values' is missing"},
+  }
+  for _, c in ipairs(cases) do
+    local msg = T.checkerror("bad argument", at(c[1]))
+    local want = string.format("caller:2: bad argument #1 to '%s' (%s)", c[2], c[3])
+    assert(msg == want, msg)
+  end
+end
 
 -- errors from gnuplot itself, and no gnuplot at all
 T.checkerror("^par%.plot: gnuplot failed: cannot open file", plot.line,
