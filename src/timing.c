@@ -145,6 +145,10 @@ static void print_line(double mean, double sd, lua_Integer runs, lua_Integer loo
   fflush(stdout);
 }
 
+/* Most runs of par.timeit: each keeps a time, and the table of them is
+** made with an int size. */
+#define MAX_RUNS (1 << 24)
+
 static int l_timeit(lua_State *L) {
   lua_Integer runs, loops, i;
   double *t, mean = 0, var = 0;
@@ -152,6 +156,8 @@ static int l_timeit(lua_State *L) {
   if (!lua_isnoneornil(L, 2)) luaL_checktype(L, 2, LUA_TTABLE);
   checkoptnames(L);
   runs = opt_int(L, "runs", 7);
+  if (runs > MAX_RUNS)
+    luaL_error(L, "bad option 'runs' to 'timeit' (at most %d, got %I)", MAX_RUNS, runs);
   loops = opt_int(L, "loops", 0);
   if (loops == 0) loops = autorange(L);
   t = lua_newuserdatauv(L, sizeof(double) * (size_t)runs, 0);

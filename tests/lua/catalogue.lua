@@ -246,6 +246,8 @@ case("^bad argument #2 to 'timeit' %(unknown option 'Runs'%)$", par.timeit, ran,
 case("^bad argument #2 to 'timeit' %(unknown option 'rusn'%)$", par.timeit, ran,
      {rusn = 1, loops = 1, quiet = true})
 case("^bad argument #2 to 'timeit' %(option names must be strings%)$", par.timeit, ran, {1})
+case("bad option 'runs' to 'timeit' %(at most 16777216, got 9007199254740992%)", par.timeit, ran,
+     {runs = 1 << 53, loops = 1})
 
 ---------------------------------------------------------------------------
 -- Kernels (when they exist): errors inside them in each mode, and code
