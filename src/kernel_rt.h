@@ -111,12 +111,18 @@ struct prt_keys;
 
 enum { PRT_MEAN, PRT_VAR, PRT_STD, PRT_ARGMIN, PRT_ARGMAX };
 
+/* Blocks whose partial results a reduction holds at once: a longer loop
+** runs in several parts, the partials combined in order after each, so
+** that its memory does not grow with its length. */
+#define PRT_REDUCE_CHUNK ((int64_t)1 << 16)
+
 typedef struct prt_ctx {
   const prt_slot *slots;      /* live upvalues and globals, in the plan's order */
   const prt_slot *args;       /* jit: arguments; map: arrays and scalars */
   prt_slot *rets;             /* jit: results */
   prt_arr *outs;              /* prange/map: one output per result */
-  prt_num *partials;          /* preduce/mapreduce: one per block */
+  prt_num *partials;          /* preduce/mapreduce: one per block from pbase */
+  int64_t pbase;
   uint64_t seed;              /* loop seed (parallel forms), call seed (jit) */
   prt_pcg64 *defgen;          /* the caller's default generator */
   prt_err *errs;              /* one record per thread */
@@ -128,10 +134,11 @@ typedef struct prt_ctx {
   double (*exp_slow)(prt_pcg64 *g, uint64_t r);
   uint64_t (*bounded)(prt_pcg64 *g, uint64_t rng);
   void (*batch_fill)(prt_batch *restrict b, const struct prt_keys *s, int64_t first);
-  /* runs a parallel loop of a jit function; returns a PRT_ status and, on
-  ** PRT_ERR, has copied the failing record to errs[tid] */
+  /* runs blocks b0 .. b1-1 (b1 clamped to their count) of a parallel loop
+  ** of a jit function; returns a PRT_ status and, on PRT_ERR, has copied
+  ** the failing record to errs[tid] */
   int (*run)(const struct prt_ctx *K, int64_t n, prt_blockfn fn, void *data, int tid,
-             int serial, int reduces);
+             int serial, int reduces, int64_t b0, int64_t b1);
   /* new array of a valid shape for par.zeros/par.empty; 0, or -1 when out
   ** of memory */
   int (*alloc)(const struct prt_ctx *K, int dtype, int ndim, int64_t n, int64_t m,

@@ -113,12 +113,13 @@ static int nrecords(void) {
 
 /* A parallel loop of a jit function (K->run). */
 static int host_run(const prt_ctx *K, int64_t n, prt_blockfn fn, void *data, int tid,
-                    int serial, int reduces) {
+                    int serial, int reduces, int64_t b0, int64_t b1) {
   int64_t bsize = par_kernel_block(n, reduces), b, nb = par_nblocks(n, bsize);
   par_result r;
   prt_err *e;
+  if (b1 > nb) b1 = nb;
   if (serial || par_in_parallel()) {
-    for (b = 0; b < nb; b++) {
+    for (b = b0; b < b1; b++) {
       int64_t lo = b * bsize, hi = lo + bsize < n ? lo + bsize : n;
       int rc;
       if (par_interrupted()) return PRT_ABORT;
@@ -127,7 +128,7 @@ static int host_run(const prt_ctx *K, int64_t n, prt_blockfn fn, void *data, int
     }
     return PRT_OK;
   }
-  r = par_run(n, bsize, par_threads(), (par_block_fn)fn, data);
+  r = par_run_blocks(n, bsize, b0, b1, par_threads(), (par_block_fn)fn, data);
   if (r.status == PAR_INTERRUPTED) return PRT_ABORT;
   if (r.status == PAR_OK) return PRT_OK;
   if (r.code != PRT_ERR) return PRT_ABORT;
@@ -358,12 +359,12 @@ static int raise_failure(lua_State *L, call *c, int code, int64_t block) {
   return lua_error(L);
 }
 
-static int run_blocks(lua_State *L, call *c, prt_blockfn fn, int64_t n, int reduces) {
+static int run_blocks(lua_State *L, call *c, prt_blockfn fn, int64_t n, int64_t bsize,
+                      int64_t b0, int64_t b1) {
   int64_t lowest = INT64_MAX;
   par_result r;
   c->K.lowest_failed = &lowest;
-  r = par_run(n, par_kernel_block(n, reduces), c->K.parallel ? par_threads() : 1,
-              (par_block_fn)fn, &c->K);
+  r = par_run_blocks(n, bsize, b0, b1, c->K.parallel ? par_threads() : 1, (par_block_fn)fn, &c->K);
   if (r.status == PAR_INTERRUPTED) return par_raise_interrupt(L);
   if (r.status == PAR_FAILED) return raise_failure(L, c, r.code, r.failed_block);
   return 0;
@@ -435,31 +436,36 @@ static int run_elementwise(lua_State *L, call *c, prt_blockfn fn, int ndim, int6
   if (nr > MAXRESULTS) return luaL_error(L, "too many results of a kernel (%d)", nr);
   nr = make_outputs(L, c, ndim, n0, n1, outs);
   c->K.outs = outs;
-  run_blocks(L, c, fn, n, 0);
+  run_blocks(L, c, fn, n, par_kernel_block(n, 0), 0, par_nblocks(n, par_kernel_block(n, 0)));
   finish_outputs(L, c, nr, ndim, n0, n1, outs);
   return nr;
 }
 
-/* Combines block partials in block order (reduce.h) with Lua arithmetic. */
+/* Combines block partials in block order (reduce.h) with Lua arithmetic,
+** PRT_REDUCE_CHUNK blocks at a time. */
 static int run_reduce(lua_State *L, call *c, prt_blockfn fn, const char *op, int64_t n) {
-  int64_t nb = par_nblocks(n, PAR_BLOCK), b;
-  prt_num acc;
-  c->K.partials = lua_newuserdatauv(L, sizeof(prt_num) * (size_t)(nb > 0 ? nb : 1), 0);
-  lua_setfield(L, c->values, "partials");
-  run_blocks(L, c, fn, n, 1);
+  int64_t bsize = par_kernel_block(n, 1), nb = par_nblocks(n, bsize), b0, b1, b;
+  int64_t chunk = nb < PRT_REDUCE_CHUNK ? nb : PRT_REDUCE_CHUNK;
+  prt_num acc = op[0] == '*' ? prt_ni(1) : prt_ni(0);
   if (n <= 0) {
-    if (op[0] == '+') lua_pushinteger(L, 0);
-    else if (op[0] == '*') lua_pushinteger(L, 1);
+    if (op[0] == '+' || op[0] == '*') pushnum(L, acc);
     else lua_pushnil(L);
     return 1;
   }
-  acc = op[0] == '+' ? prt_ni(0) : op[0] == '*' ? prt_ni(1) : c->K.partials[0];
-  for (b = 0; b < nb; b++) {
-    prt_num p = c->K.partials[b];
-    if (op[0] == '+') acc = prt_nadd(acc, p);
-    else if (op[0] == '*') acc = prt_nmul(acc, p);
-    else if (strcmp(op, "min") == 0) acc = prt_nmin(acc, p);
-    else acc = prt_nmax(acc, p);
+  c->K.partials = lua_newuserdatauv(L, sizeof(prt_num) * (size_t)chunk, 0);
+  lua_setfield(L, c->values, "partials");
+  for (b0 = 0; b0 < nb; b0 = b1) {
+    b1 = b0 + chunk < nb ? b0 + chunk : nb;
+    c->K.pbase = b0;
+    run_blocks(L, c, fn, n, bsize, b0, b1);
+    if (b0 == 0 && op[0] != '+' && op[0] != '*') acc = c->K.partials[0];
+    for (b = 0; b < b1 - b0; b++) {
+      prt_num p = c->K.partials[b];
+      if (op[0] == '+') acc = prt_nadd(acc, p);
+      else if (op[0] == '*') acc = prt_nmul(acc, p);
+      else if (strcmp(op, "min") == 0) acc = prt_nmin(acc, p);
+      else acc = prt_nmax(acc, p);
+    }
   }
   pushnum(L, acc);
   return 1;

@@ -91,7 +91,8 @@ int64_t par_nblocks(int64_t n, int64_t bsize) {
 typedef struct run_state {
   par_block_fn fn;
   void *ctx;
-  int64_t n, bsize, nblocks;
+  int64_t n, bsize;
+  int64_t nblocks;        /* the end of the blocks to run */
   int64_t group;          /* blocks handed out at once */
   atomic_llong next;      /* next block to hand out */
   atomic_llong failed;    /* lowest failing block, nblocks if none */
@@ -153,18 +154,24 @@ static void worker(run_state *s, int tid) {
 }
 
 par_result par_run(int64_t n, int64_t bsize, int nthreads_req, par_block_fn fn, void *ctx) {
+  bsize = bsize > 0 ? bsize : PAR_BLOCK;
+  return par_run_blocks(n, bsize, 0, par_nblocks(n, bsize), nthreads_req, fn, ctx);
+}
+
+par_result par_run_blocks(int64_t n, int64_t bsize, int64_t b0, int64_t b1, int nthreads_req,
+                          par_block_fn fn, void *ctx) {
   run_state s;
   par_result r = {PAR_OK, -1, 0};
   int nt = nthreads_req > 0 ? nthreads_req : par_threads();
   s.fn = fn; s.ctx = ctx; s.n = n; s.bsize = bsize > 0 ? bsize : PAR_BLOCK;
-  s.nblocks = par_nblocks(n, s.bsize);
-  atomic_init(&s.next, 0);
+  s.nblocks = b1;
+  atomic_init(&s.next, b0);
   atomic_init(&s.failed, s.nblocks);
   atomic_init(&s.code, 0);
   atomic_init(&s.stopped, 0);
   s.progress = par_progress_enter();
-  if (nt > s.nblocks) nt = (int)(s.nblocks > 0 ? s.nblocks : 1);
-  s.group = group_size(s.nblocks, nt);
+  if (nt > b1 - b0) nt = (int)(b1 > b0 ? b1 - b0 : 1);
+  s.group = group_size(b1 - b0, nt);
   if (nt <= 1 || omp_in_parallel())
     worker(&s, 0);
   else {

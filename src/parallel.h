@@ -56,6 +56,9 @@ int64_t par_nblocks(int64_t n, int64_t bsize);
 ** inside a parallel region. Checks the interrupt flag between blocks, and
 ** adds finished blocks to the active progress counter (progress.h). */
 par_result par_run(int64_t n, int64_t bsize, int nthreads, par_block_fn fn, void *ctx);
+/* The same for blocks b0 .. b1-1 of them only. */
+par_result par_run_blocks(int64_t n, int64_t bsize, int64_t b0, int64_t b1, int nthreads,
+                          par_block_fn fn, void *ctx);
 
 /* Threads to use for an element-wise operation over n elements: 1 below
 ** PAR_SERIAL_BELOW or inside a parallel region, else par_threads(). */

@@ -146,4 +146,28 @@ end
 -- the lowest failing iteration is reported
 T.checkerror("^iteration 3000: ", N.prange, 10000,
   function (i) if i >= 3000 then error("bad") end return i end)
+-- reductions longer than PRT_REDUCE_CHUNK (65,536) blocks combine their
+-- partials a part at a time, in the same order: exact and float results
+do
+  local n = 70000000                       -- 68,360 blocks of 1024
+  assert(N.preduce("+", n, function (i) return i end) == n * (n + 1) // 2)
+  assert(N.preduce("max", n, function (i) return i == 66000000 and 1e9 or i % 7 end) == 1e9)
+  local want, part = 0, 0
+  for _ = 1, 1024 do part = part + 0.1 end
+  local last = 0
+  for _ = 1, n % 1024 do last = last + 0.1 end
+  for _ = 1, n // 1024 do want = want + part end
+  want = want + last
+  assert(T.same(N.preduce("+", n, function (i) return 0.1 end), want))
+  local jit = N.jit(function (m)
+    local s, top = 0, 0
+    for i in par.prange(m) do
+      s = s + 0.1
+      top = math.max(top, i == 66000000 and 1e9 or i % 7)
+    end
+    return s, top
+  end)
+  local s, top = jit(n)
+  assert(T.same(s, want) and top == 1e9, s)
+end
 print("OK")

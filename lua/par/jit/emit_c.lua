@@ -1147,6 +1147,7 @@ function forin (fs, s)
   for _, r in ipairs(red) do
     sfields[#sfields + 1] = format("  prt_num *p%d;", r.d.id)
   end
+  if #red > 0 then sfields[#sfields + 1] = "  int64_t pbase;   /* block of p[0] */" end
   sfields[#sfields + 1] = "};"
   local bfs = new_fs(prog, inst)
   bfs.ind = 2
@@ -1184,7 +1185,8 @@ function forin (fs, s)
   for _, l in ipairs(bodyfs.lines) do bl[#bl + 1] = l end
   bl[#bl + 1] = "  }"
   for _, r in ipairs(red) do
-    bl[#bl + 1] = format("  c->p%d[block] = %s;", r.d.id, tonum(format("v%d_%s", r.d.id, r.d.name), inst.vars[r.d]))
+    bl[#bl + 1] = format("  c->p%d[block - c->pbase] = %s;", r.d.id,
+      tonum(format("v%d_%s", r.d.id, r.d.name), inst.vars[r.d]))
   end
   bl[#bl + 1] = "  return PRT_OK;"
   bl[#bl + 1] = "}"
@@ -1193,8 +1195,7 @@ function forin (fs, s)
   prog.loopdefs[#prog.loopdefs + 1] = bl
   open(fs, "{")
   line(fs, "struct %s c;", L)
-  if #red > 0 then line(fs, "int64_t b, nb = %s > 0 ? (%s - 1) / 1024 + 1 : 0;", n, n) end
-  line(fs, "int st;")
+  line(fs, "int st = PRT_OK;")
   line(fs, "c.K = it->K;")
   -- as par._ploop: a loop run by an iteration (of an enclosing loop, maybe
   -- through calls) is serial, seeded from that iteration's stream
@@ -1203,32 +1204,48 @@ function forin (fs, s)
   fs.prog.draws = true   -- when nested
   line(fs, "c.seed = c.up ? prt_draw64(it) : prt_loop_seed(it->K->seed, ++it->loops);")
   for _, d in ipairs(caps) do line(fs, "c.v%d_%s = %s;", d.id, d.name, var(fs, d)) end
-  for _, r in ipairs(red) do
-    line(fs, "c.p%d = malloc((size_t)(nb > 0 ? nb : 1) * sizeof(prt_num));", r.d.id)
-    line(fs, "if (c.p%d == NULL) %s", r.d.id, fail(fs, s, "not enough memory"))
-  end
-  -- blocks of 1024 for a loop with reductions, finer ones for a short one
-  -- without (par_kernel_block)
-  line(fs, "st = it->K->run(it->K, %s, %s_block, &c, it->tid, c.up || !it->K->parallel, %d);", n, L,
-    #red > 0 and 1 or 0)
-  for _, r in ipairs(red) do
-    local d, t = r.d, inst.vars[r.d]
-    local v = var(fs, d)
-    open(fs, "if (st == PRT_OK) {")
-    line(fs, "prt_num acc = %s;", tonum(v, t))
-    if redop[r.op] then
-      line(fs, "for (b = 0; b < nb; b++) acc = %s(acc, c.p%d[b]);", redop[r.op], d.id)
-    else
-      local cmp = r.op == "min" and "prt_nlt(c.p%d[b], acc)" or "prt_nlt(acc, c.p%d[b])"
-      line(fs, "for (b = 0; b < nb; b++) if (" .. cmp .. ") acc = c.p%d[b];", d.id, d.id)
-    end
-    if t == "int" then line(fs, "%s = acc.i;", v)
-    elseif t == "float" then line(fs, "%s = prt_tof(acc);", v)
-    else line(fs, "%s = acc;", v) end
+  local serial = "c.up || !it->K->parallel"
+  if #red == 0 then
+    -- finer blocks for a short loop without reductions (par_kernel_block)
+    line(fs, "st = it->K->run(it->K, %s, %s_block, &c, it->tid, %s, 0, 0, INT64_MAX);", n, L, serial)
+    line(fs, "if (st != PRT_OK) return st;")
     close(fs)
-    line(fs, "free(c.p%d);", d.id)
+    return
   end
+  -- blocks of 1024, their partials combined in order, PRT_REDUCE_CHUNK
+  -- blocks at a time
+  line(fs, "int64_t b, b0, b1, nb = %s > 0 ? (%s - 1) / 1024 + 1 : 0;", n, n)
+  line(fs, "int64_t ch = nb < PRT_REDUCE_CHUNK ? nb : PRT_REDUCE_CHUNK;")
+  line(fs, "prt_num *parts = malloc((size_t)(ch > 0 ? ch : 1) * %d * sizeof(prt_num));", #red)
+  line(fs, "if (parts == NULL) %s", fail(fs, s, "not enough memory"))
+  for k, r in ipairs(red) do
+    line(fs, "prt_num acc%d = %s;", r.d.id, tonum(var(fs, r.d), inst.vars[r.d]))
+    line(fs, "c.p%d = parts + %d * ch;", r.d.id, k - 1)
+  end
+  open(fs, "for (b0 = 0; b0 < nb && st == PRT_OK; b0 = b1) {")
+  line(fs, "b1 = b0 + ch < nb ? b0 + ch : nb;")
+  line(fs, "c.pbase = b0;")
+  line(fs, "st = it->K->run(it->K, %s, %s_block, &c, it->tid, %s, 1, b0, b1);", n, L, serial)
+  line(fs, "if (st != PRT_OK) break;")
+  for _, r in ipairs(red) do
+    local a = "acc" .. r.d.id
+    if redop[r.op] then
+      line(fs, "for (b = 0; b < b1 - b0; b++) %s = %s(%s, c.p%d[b]);", a, redop[r.op], a, r.d.id)
+    else
+      local cmp = r.op == "min" and "prt_nlt(c.p%d[b], %s)" or "prt_nlt(%s, c.p%d[b])"
+      cmp = r.op == "min" and format(cmp, r.d.id, a) or format(cmp, a, r.d.id)
+      line(fs, "for (b = 0; b < b1 - b0; b++) if (%s) %s = c.p%d[b];", cmp, a, r.d.id)
+    end
+  end
+  close(fs)
+  line(fs, "free(parts);")
   line(fs, "if (st != PRT_OK) return st;")
+  for _, r in ipairs(red) do
+    local t, v, a = inst.vars[r.d], var(fs, r.d), "acc" .. r.d.id
+    if t == "int" then line(fs, "%s = %s.i;", v, a)
+    elseif t == "float" then line(fs, "%s = prt_tof(%s);", v, a)
+    else line(fs, "%s = %s;", v, a) end
+  end
   close(fs)
 end
 
@@ -1402,7 +1419,7 @@ local function block_entry (prog, form, out)
   end
   for _, l in ipairs(loop) do out[#out + 1] = (l:sub(1, 1) == "#" and "" or ind) .. l end
   if #reads > 0 then out[#out + 1] = "  }" end
-  if red then out[#out + 1] = "  K->partials[block] = " .. tonum("p", t) .. ";" end
+  if red then out[#out + 1] = "  K->partials[block - K->pbase] = " .. tonum("p", t) .. ";" end
   out[#out + 1] = "  return PRT_OK;"
   out[#out + 1] = "}"
 end
