@@ -960,9 +960,10 @@ static int k_call(lua_State *L) {
 /* par.explain(f [, "c"]) */
 static int l_explain(lua_State *L) {
   int withc = lua_type(L, 2) == LUA_TSTRING && strcmp(lua_tostring(L, 2), "c") == 0;
+  Kernel *k = luaL_testudata(L, 1, KERNEL_MT);
   checkkernel(L, 1, "explain");
   lua_settop(L, 1);
-  par_native_explain(L, 1, withc);
+  par_native_explain(L, 1, withc, k != NULL && k->kind == K_JIT);
   return 1;
 }
 

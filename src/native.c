@@ -651,12 +651,13 @@ int par_native_call(lua_State *L, int fidx, int first, int nargs, const par_nati
   return finish(L, base, nr);
 }
 
-void par_native_explain(lua_State *L, int fidx, int withc) {
+void par_native_explain(lua_State *L, int fidx, int withc, int isjit) {
   fidx = lua_absindex(L, fidx);
   push_driver_fn(L, "explain");
   lua_pushvalue(L, fidx);
   if (withc) lua_pushliteral(L, "c"); else lua_pushnil(L);
-  lua_call(L, 2, 1);
+  lua_pushboolean(L, isjit);
+  lua_call(L, 3, 1);
 }
 
 /* ======================================================================
@@ -750,7 +751,7 @@ static int l_jit(lua_State *L) {
 
 static int l_explain(lua_State *L) {
   luaL_checktype(L, 1, LUA_TFUNCTION);
-  par_native_explain(L, 1, lua_isstring(L, 2) && strcmp(lua_tostring(L, 2), "c") == 0);
+  par_native_explain(L, 1, lua_isstring(L, 2) && strcmp(lua_tostring(L, 2), "c") == 0, 0);
   return 1;
 }
 

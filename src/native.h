@@ -43,8 +43,9 @@ int par_native_mapreduce(lua_State *L, const char *op, int fidx, int first, int 
                          const par_native_opts *o);
 /* One call of a par.jit function with the 'nargs' arguments from 'first'. */
 int par_native_call(lua_State *L, int fidx, int first, int nargs, const par_native_opts *o);
-/* Pushes the text of par.explain(f [, "c"]). */
-void par_native_explain(lua_State *L, int fidx, int withc);
+/* Pushes the text of par.explain(f [, "c"]); isjit: f is a par.jit
+** callable's function. */
+void par_native_explain(lua_State *L, int fidx, int withc, int isjit);
 
 /* Opens par._native (the native path alone, for tests) into the par table
 ** on top of the stack. */

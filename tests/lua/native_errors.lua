@@ -264,6 +264,20 @@ same_error("^iteration 7000: iteration 5: " .. at .. "boom$", jit(two, 8192, 700
 print(N.explain(function (i) return "x" end))
 assert(N.explain(function (i) return i * 2 end):find("^native: yes"))
 assert(N.explain(function (i) return i * 2.5 end, "c"):find("prt_kernel"))
+-- explain tells the form of the last call, or its guess
+do
+  local X = par.linspace(0, 1, 10)
+  local function blend (x, y) return 0.25 * x + 0.75 * y end
+  assert(N.explain(blend):find("^native: yes %(as par.map%(f, float64 array, float64 array%) %(a guess"))
+  N.map(blend, X, 2)
+  assert(N.explain(blend):find("^native: yes %(as par.map%(f, float64 array, int%), at its last call%)"),
+         N.explain(blend))
+  local j = par.jit(function (a) return a[1] + a[#a] end)
+  assert(par.explain(j):find("^native: not decided yet"))
+  assert(j(X) == 1.0)
+  assert(par.explain(j):find("^native: yes %(as par.jit%(f%)%(1%-D float64 array%), at its last call%)"))
+  assert(par.explain(par.jit(function (a) return {a} end)):find("^not native: .*table constructor"))
+end
 -- the same messages in both modes, with the kernel's file and line
 do
   local E = par.zeros(0)

@@ -157,7 +157,8 @@ function M.run_passes (f, form, last)
   local ok, errs = check.check(fnode, fnode.chunkname)
   if not ok then return nil, first_error(errs) end
   if last == "check" then return true end
-  local argtypes, aerr = form_args(form.kind, form.args or {})
+  local argtypes, aerr = form.argtypes, nil
+  if not argtypes then argtypes, aerr = form_args(form.kind, form.args or {}) end
   if not argtypes then return nil, aerr end
   local prog
   prog, errs = types.infer(f, fnode, argtypes, {builtins = builtins, find_ast = find_ast,
@@ -176,7 +177,7 @@ function M.run_passes (f, form, last)
     end
   end
   if last == "types" then return prog end
-  local arrays = {}
+  local arrays = form.arrays or {}
   for k, v in ipairs(form.args or {}) do arrays[k] = types.isarr(types.typeof(v) or "") end
   local src = emit_c.emit(prog, {kind = form.kind, op = form.op, args = argtypes, arrays = arrays,
     fastmath = form.fastmath})
@@ -188,6 +189,7 @@ end
 ---------------------------------------------------------------------------
 
 local plans = {}     -- protokey -> {plan, ...}, newest first
+local lastform = {}  -- protokey -> the form of its last call (par.explain)
 
 -- Live values of plan p for closure f, or nil when p does not fit f.
 local function live_values (p, f)
@@ -229,6 +231,12 @@ function M.prepare (kind, op, fastmath, f, ...)
   f = as_lua(f, (kind == "prange" or kind == "preduce") and 1 or select("#", ...))
   local pk = protokey(f)
   local formkey = format("%s %s %s %s", kind, op or "", fastmath and "fast" or "strict", argsig(kind, args))
+  if not (lastform[pk] and lastform[pk].key == formkey) then
+    local arrays = {}
+    for k, v in ipairs(args) do arrays[k] = types.isarr(types.typeof(v) or "") end
+    lastform[pk] = {key = formkey, kind = kind, op = op, fastmath = fastmath,
+      argtypes = form_args(kind, args), arrays = arrays}
+  end
   local list = plans[pk]
   if not list then list = {}; plans[pk] = list end
   for _, p in ipairs(list) do
@@ -277,18 +285,53 @@ local function describe_types (prog)
   return table.concat(out, "\n")
 end
 
--- The text of par.explain(f [, "c"]): f as par.jit would compile it for no
--- arguments, else as a kernel of one integer (par.prange's f(i)).
-function M.explain (f, what)
+local dtnames = {f64 = "float64", i64 = "int64", bool = "bool"}
+
+-- The call of form 'form' as a user writes it.
+local function form_text (form)
+  local ts = {}
+  for k, t in ipairs(form.argtypes or {}) do
+    if types.isarr(t) then t = format("%d-D %s array", types.arr_nd(t), dtnames[types.arr_dt(t)])
+    elseif form.arrays and form.arrays[k] then t = ({float = "float64", int = "int64"})[t] or t
+      t = t .. " array" end
+    ts[k] = t
+  end
+  local args = table.concat(ts, ", ")
+  if form.kind == "prange" then return "par.prange(n, f)" end
+  if form.kind == "preduce" then return format('par.preduce("%s", n, f)', form.op) end
+  if form.kind == "map" then return format("par.map(f, %s)", args) end
+  if form.kind == "mapreduce" then return format('par.mapreduce("%s", f, %s)', form.op, args) end
+  return format("par.jit(f)(%s)", args)
+end
+
+-- The text of par.explain(f [, "c"]): f as compiled at its last call;
+-- never called, as par.jit would compile it for no arguments, as
+-- par.prange's f(i), or as par.map's over float64 arrays; a par.jit
+-- callable (isjit) with parameters is only checked until its first call.
+function M.explain (f, what, isjit)
   f = as_lua(f, 1)
   local info = getinfo(f, "u")
-  local form = info.nparams == 0 and {kind = "jit", args = {}} or {kind = "prange"}
+  local form = lastform[protokey(f)]
+  local how = form and ", at its last call" or ""
+  if not form then
+    if info.nparams == 0 then form = {kind = "jit", argtypes = {}}
+    elseif isjit then
+      local ok, err = M.run_passes(f, {}, "check")
+      if not ok then return "not native: " .. err end
+      return "native: not decided yet (par.jit compiles at the first call, for its argument "
+        .. "types); nothing outside the native subset so far"
+    elseif info.nparams == 1 then form = {kind = "prange"}
+    else
+      form = {kind = "map", argtypes = {}, arrays = {}}
+      for k = 1, info.nparams do form.argtypes[k], form.arrays[k] = "float", true end
+      how = " (a guess: not called yet)"
+    end
+  end
   local src, prog = M.run_passes(f, form, "emit")
   if not src then
-    return "not native: " .. prog
+    return "not native: " .. prog .. (how ~= "" and format("\n(as %s%s)", form_text(form), how) or "")
   end
-  local out = {format("native: yes (as %s)", form.kind == "jit" and "par.jit()" or "par.prange(n, f)"),
-    "types:", describe_types(prog)}
+  local out = {format("native: yes (as %s%s)", form_text(form), how), "types:", describe_types(prog)}
   if what == "c" then out[#out + 1] = "C:\n" .. src end
   return table.concat(out, "\n")
 end
