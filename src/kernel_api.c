@@ -414,24 +414,6 @@ static int pushresults(lua_State *L, int jobidx, const Shape *s, const char *fna
   return n;
 }
 
-/* Pushes the reduction of the block results, in block order. */
-static int pushreduction(lua_State *L, int jobidx) {
-  par_job *job = lua_touserdata(L, jobidx);
-  par_lnum s = {1, 0, 0.0};
-  int has = job->op == PAR_OP_SUM || job->op == PAR_OP_PROD;
-  int64_t b;
-  s.i = job->op == PAR_OP_PROD;
-  for (b = 0; b < job->nblocks; b++) {
-    const par_jblock *blk = &job->blocks[b];
-    if (!blk->hasacc) continue;
-    s = has ? par_lnum_fold(job->op, s, blk->acc) : blk->acc;
-    has = 1;
-  }
-  par_job_free(L, jobidx);
-  if (s.isint) lua_pushinteger(L, s.i);
-  else lua_pushnumber(L, s.f);
-  return 1;
-}
 
 /* }}} */
 
@@ -564,12 +546,40 @@ static void checkwrites(lua_State *L, int fidx) {
   lua_pop(L, 1);
 }
 
-static void run(lua_State *L, int jobidx, int fidx, const Opts *o) {
+static void run(lua_State *L, int jobidx, int fidx, const Opts *o, par_job_fold fold, void *ud) {
   par_job *job = lua_touserdata(L, jobidx);
   checkwrites(L, fidx);
   job->nthreads = o->parallel ? 0 : 1;
   job->seed = o->seed;
-  par_job_run(L, jobidx, fidx);
+  par_job_run(L, jobidx, fidx, fold, ud);
+}
+
+/* The reduction of the block results so far, in block order. */
+typedef struct Total { par_lnum s; int has; } Total;
+
+static void foldtotal(lua_State *L, const par_job *job, int64_t count, void *ud) {
+  Total *t = ud;
+  int64_t b;
+  (void)L;
+  for (b = 0; b < count; b++) {
+    const par_jblock *blk = &job->blocks[b];
+    if (!blk->hasacc) continue;
+    t->s = t->has ? par_lnum_fold(job->op, t->s, blk->acc) : blk->acc;
+    t->has = 1;
+  }
+}
+
+/* Runs a reduction job and pushes its result. */
+static int runreduction(lua_State *L, int jobidx, int fidx, const Opts *o) {
+  par_job *job = lua_touserdata(L, jobidx);
+  Total t = {{1, 0, 0.0}, 0};
+  t.has = job->op == PAR_OP_SUM || job->op == PAR_OP_PROD;
+  t.s.i = job->op == PAR_OP_PROD;
+  run(L, jobidx, fidx, o, foldtotal, &t);
+  par_job_free(L, jobidx);
+  if (t.s.isint) lua_pushinteger(L, t.s.i);
+  else lua_pushnumber(L, t.s.f);
+  return 1;
 }
 
 /* min and max of nothing have no value. */
@@ -611,7 +621,7 @@ static int l_prange(lua_State *L) {
   job = par_job_push(L, 0);
   job->n = n;
   job->fname = "prange";
-  run(L, 5, 2, &o);
+  run(L, 5, 2, &o, NULL, NULL);
   s.ndim = 1; s.d0 = n; s.d1 = 1;
   return pushresults(L, 5, &s, "prange");
 }
@@ -637,8 +647,7 @@ static int l_preduce(lua_State *L) {
   job->n = n;
   job->op = op;
   job->fname = "preduce";
-  run(L, 6, 3, &o);
-  return pushreduction(L, 6);
+  return runreduction(L, 6, 3, &o);
 }
 
 /* Sets map argument m from the value at arg; returns its array or NULL. */
@@ -701,15 +710,12 @@ static int mapcall(lua_State *L, int fidx, int last, int op, Opts *o,
   job->n = shape->size;
   job->op = op;
   job->fname = fname;
-  if (op >= 0) {
-    run(L, jobidx, fidx, o);
-    return pushreduction(L, jobidx);
-  }
+  if (op >= 0) return runreduction(L, jobidx, fidx, o);
   if (job->n == 0) {   /* no values to infer a dtype from */
     par_newarray(L, PAR_F64, s.ndim, s.d0, s.d1);
     return 1;
   }
-  run(L, jobidx, fidx, o);
+  run(L, jobidx, fidx, o, NULL, NULL);
   return pushresults(L, jobidx, &s, fname);
 }
 
@@ -788,21 +794,29 @@ static void setred0(lua_State *L, Reds *r, int first) {
   }
 }
 
-/* Pushes x0 op p1 op p2 ... over the blocks' partials of reduction k, in
-** block order, with Lua's + and *, or keeping a partial when it compares
-** smaller (min) or larger (max), as native code combines them. */
-static void combine(lua_State *L, const par_job *job, const Reds *r, int k, int x0) {
+/* The values of the reductions of a jit loop, combined so far (at 'at'). */
+typedef struct Combined { const Reds *r; int at; } Combined;
+
+/* Combines the blocks' partials of each reduction k into the value at
+** at + k, in block order, with Lua's + and *, or keeping a partial when it
+** compares smaller (min) or larger (max), as native code combines them. */
+static void combine(lua_State *L, const par_job *job, int64_t count, void *ud) {
+  const Combined *c = ud;
   int64_t b;
-  lua_pushvalue(L, x0);
-  for (b = 0; b < job->nblocks; b++) {
-    par_lnum_push(L, job->blocks[b].red[k]);
-    if (r->op[k] == '+' || r->op[k] == '*')
-      lua_arith(L, r->op[k] == '+' ? LUA_OPADD : LUA_OPMUL);
-    else if (r->op[k] == '<' ? lua_compare(L, -1, -2, LUA_OPLT)
-                             : lua_compare(L, -2, -1, LUA_OPLT))
-      lua_remove(L, -2);
-    else
-      lua_pop(L, 1);
+  int k;
+  for (k = 0; k < c->r->n; k++) {
+    char op = c->r->op[k];
+    lua_pushvalue(L, c->at + k);
+    for (b = 0; b < count; b++) {
+      par_lnum_push(L, job->blocks[b].red[k]);
+      if (op == '+' || op == '*')
+        lua_arith(L, op == '+' ? LUA_OPADD : LUA_OPMUL);
+      else if (op == '<' ? lua_compare(L, -1, -2, LUA_OPLT) : lua_compare(L, -2, -1, LUA_OPLT))
+        lua_remove(L, -2);
+      else
+        lua_pop(L, 1);
+    }
+    lua_replace(L, c->at + k);
   }
 }
 
@@ -827,6 +841,7 @@ static int l_ploop(lua_State *L) {
   int isint, k, jobidx;
   par_job *job;
   Reds r;
+  Combined c;
   n = lua_tointegerx(L, 2, &isint);   /* the count, argument 1 of par.prange */
   if (!isint)
     argerror(L, 1, "prange", lua_isnumber(L, 2) ? "number has no integer representation"
@@ -850,10 +865,12 @@ static int l_ploop(lua_State *L) {
     job->seed = pcg64_next_uint64(par_rng_get(L));
     job->nthreads = 1;
   }
-  par_job_run(L, jobidx, 3);
   luaL_checkstack(L, r.n + 4, "too many reductions");
-  for (k = 0; k < r.n; k++) combine(L, job, &r, k, 5 + k);
+  c.r = &r;
+  c.at = 5;
+  par_job_run(L, jobidx, 3, combine, &c);
   par_job_free(L, jobidx);
+  for (k = 0; k < r.n; k++) lua_pushvalue(L, 5 + k);
   return r.n;
 }
 

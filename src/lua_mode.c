@@ -323,13 +323,13 @@ static void pusharg(lua_State *L, const par_marg *a, int64_t i) {
 /* Records that block b was reached, so that freeing the job visits only
 ** the blocks that ran (a long loop stopped early has millions that did not). */
 static void reached(par_job *job, int64_t b) {
-  long long cur = atomic_load(&job->ranto);
-  while (cur < b + 1 && !atomic_compare_exchange_weak(&job->ranto, &cur, (long long)b + 1)) {}
+  long long cur = atomic_load(&job->ranto), to = b - job->base + 1;
+  while (cur < to && !atomic_compare_exchange_weak(&job->ranto, &cur, to)) {}
 }
 
 static int runblock(par_job *job, const Runner *r, int64_t lo, int64_t hi, int64_t b) {
   lua_State *L = r->L;
-  par_jblock *blk = &job->blocks[b];
+  par_jblock *blk = &job->blocks[b - job->base];
   pcg64 g, *prev = par_rng_current();
   par_lnum acc = {1, job->op == PAR_OP_PROD, 0.0};
   int base = lua_gettop(L), rc = 0, a;
@@ -407,7 +407,7 @@ static int poolblock(void *ctx, int64_t lo, int64_t hi, int64_t b, int tid) {
   Runner r;
   reached(job, b);
   if (w->job != job->id) {
-    int rc = setup(job, w, &job->blocks[b]);
+    int rc = setup(job, w, &job->blocks[b - job->base]);
     if (rc != 0) return rc;
   }
   r.L = w->L;
@@ -417,8 +417,10 @@ static int poolblock(void *ctx, int64_t lo, int64_t hi, int64_t b, int tid) {
   return runblock(job, &r, lo, hi, b);
 }
 
-/* Runs all blocks in L itself, in order; returns the failing block or -1. */
-static int64_t rundirect(lua_State *L, int jobidx, par_job *job, int fidx) {
+/* Runs blocks b0 .. b1-1 in L itself, in order; returns the failing block
+** or -1. */
+static int64_t rundirect(lua_State *L, int jobidx, par_job *job, int fidx, int64_t b0,
+                         int64_t b1) {
   Runner r;
   int64_t b, failed = -1;
   lua_pushcfunction(L, msgh);
@@ -427,7 +429,7 @@ static int64_t rundirect(lua_State *L, int jobidx, par_job *job, int fidx) {
   r.objs = lua_gettop(L);
   r.L = L;
   r.fidx = fidx;
-  for (b = 0; b < job->nblocks && failed < 0; b++) {
+  for (b = b0; b < b1 && failed < 0; b++) {
     int64_t lo = b * job->bsize, hi = lo + job->bsize < job->n ? lo + job->bsize : job->n;
     if (runblock(job, &r, lo, hi, b) != 0) failed = b;
   }
@@ -435,16 +437,22 @@ static int64_t rundirect(lua_State *L, int jobidx, par_job *job, int fidx) {
   return failed;
 }
 
-void par_job_run(lua_State *L, int jobidx, int fidx) {
+static void clearblocks(par_job *job);
+
+void par_job_run(lua_State *L, int jobidx, int fidx, par_job_fold take, void *ud) {
   par_job *job = lua_touserdata(L, jobidx);
   int64_t bsize = par_kernel_block(job->n, job->op >= 0 || job->nred > 0);
-  int64_t nb = par_nblocks(job->n, bsize), failed;
+  int64_t nb = par_nblocks(job->n, bsize), failed = -1, b0, b1;
+  int64_t chunk = take != NULL && nb > PAR_JOB_CHUNK ? PAR_JOB_CHUNK : nb;
   int nt = job->nthreads > 0 ? job->nthreads : par_threads();
+  int stopped = 0;
   fidx = lua_absindex(L, fidx);
-  job->blocks = calloc(nb > 0 ? (size_t)nb : 1, sizeof *job->blocks);
+  job->blocks = calloc(chunk > 0 ? (size_t)chunk : 1, sizeof *job->blocks);
   if (job->blocks == NULL) luaL_error(L, "not enough memory");
   atomic_store(&job->ranto, 0);
   job->nblocks = nb;
+  job->nheld = chunk;
+  job->base = 0;
   job->bsize = bsize;
   if (nb == 0) return;
   if (nt > nb) nt = (int)nb;
@@ -453,19 +461,27 @@ void par_job_run(lua_State *L, int jobidx, int fidx) {
     par_msg_putkernel(L, job->kernel, fidx);
     job->workers = par_pool_acquire(L, nt);
   }
-  if (job->workers == NULL)
-    failed = rundirect(L, jobidx, job, fidx);
-  else {
-    par_result res;
-    job->id = atomic_fetch_add(&lastjob, 1) + 1;
-    res = par_run(job->n, bsize, nt, poolblock, job);
+  if (job->workers != NULL) job->id = atomic_fetch_add(&lastjob, 1) + 1;
+  for (b0 = 0; b0 < nb && failed < 0 && !stopped; b0 = b1) {
+    b1 = b0 + chunk < nb ? b0 + chunk : nb;
+    if (b0 > 0) clearblocks(job);
+    job->base = b0;
+    if (job->workers == NULL)
+      failed = rundirect(L, jobidx, job, fidx, b0, b1);
+    else {
+      par_result res = par_run_blocks(job->n, bsize, b0, b1, nt, poolblock, job);
+      stopped = res.status == PAR_INTERRUPTED;
+      failed = res.status == PAR_FAILED ? res.failed_block : -1;
+    }
+    if (failed < 0 && !stopped && take != NULL) take(L, job, b1 - b0, ud);
+  }
+  if (job->workers != NULL) {
     par_pool_release();
     par_msg_free(job->kernel);
     job->kernel = NULL;
-    if (res.status == PAR_INTERRUPTED) par_raise_interrupt(L);
-    failed = res.status == PAR_FAILED ? res.failed_block : -1;
   }
-  if (failed >= 0) raiseblock(L, &job->blocks[failed], job->workers != NULL);
+  if (stopped) par_raise_interrupt(L);
+  if (failed >= 0) raiseblock(L, &job->blocks[failed - job->base], job->workers != NULL);
 }
 
 void par_job_pushobjs(lua_State *L, int jobidx, int64_t b) {
@@ -497,11 +513,12 @@ void par_job_pushobjs(lua_State *L, int jobidx, int64_t b) {
 
 /* {{{ the job userdata */
 
-static void freeblocks(par_job *job) {
+/* Frees what the blocks held reached, and empties them. */
+static void clearblocks(par_job *job) {
   int64_t b;
   int c;
   int64_t end = atomic_load(&job->ranto);
-  for (b = 0; job->blocks != NULL && b < end && b < job->nblocks; b++) {
+  for (b = 0; job->blocks != NULL && b < end && b < job->nheld; b++) {
     par_jblock *blk = &job->blocks[b];
     for (c = 0; c < blk->ncols; c++) {
       free(blk->kind[c]);
@@ -513,10 +530,16 @@ static void freeblocks(par_job *job) {
     free(blk->red);
     par_msg_free(blk->objs);
     free(blk->err);
+    memset(blk, 0, sizeof *blk);
   }
+  atomic_store(&job->ranto, 0);
+}
+
+static void freeblocks(par_job *job) {
+  clearblocks(job);
   free(job->blocks);
   job->blocks = NULL;
-  job->nblocks = 0;
+  job->nblocks = job->nheld = 0;
 }
 
 static int job_gc(lua_State *L) {

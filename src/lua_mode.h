@@ -88,7 +88,8 @@ typedef struct par_job {
   /* filled by par_job_run */
   int64_t bsize;         /* iterations per block: par_kernel_block */
   int64_t nblocks;
-  par_jblock *blocks;
+  par_jblock *blocks;    /* blocks base .. base + nheld - 1 */
+  int64_t base, nheld;
   /* private */
   atomic_llong ranto;    /* blocks [0, ranto) may hold something to free */
   uint64_t id;
@@ -101,10 +102,18 @@ typedef struct par_job {
 ** collected), with room for nargs map arguments. */
 par_job *par_job_push(lua_State *L, int nargs);
 
+/* Takes the results of the 'count' blocks in job->blocks (a reduction
+** combining them in order); must not raise. */
+typedef void (*par_job_fold)(lua_State *L, const par_job *job, int64_t count, void *ud);
+
 /* Runs the kernel at fidx (a function) for the job at jobidx. Raises the
 ** error of the lowest failing iteration, "interrupted!", or an error about
-** a value that cannot cross into the workers. */
-void par_job_run(lua_State *L, int jobidx, int fidx);
+** a value that cannot cross into the workers. With 'take' (reductions),
+** the blocks run PAR_JOB_CHUNK at a time, each part handed to take(ud),
+** so that memory does not grow with the count. */
+void par_job_run(lua_State *L, int jobidx, int fidx, par_job_fold take, void *ud);
+
+#define PAR_JOB_CHUNK ((int64_t)1 << 10)
 
 /* Pushes a table holding the objects returned in block b, by number. */
 void par_job_pushobjs(lua_State *L, int jobidx, int64_t b);

@@ -170,4 +170,22 @@ do
   local s, top = jit(n)
   assert(T.same(s, want) and top == 1e9, s)
 end
+-- Lua mode combines 1024 blocks at a time (PAR_JOB_CHUNK): the same bits
+do
+  local n, lua = 2500000, {mode = "lua"}
+  local f = function (i) return (i % 3 == 0) and 0.1 or i * 1e-7 end
+  assert(T.same(par.preduce("+", n, f, lua), N.preduce("+", n, f)))
+  assert(T.same(par.preduce("max", n, f, lua), N.preduce("max", n, f)))
+  local g = function (m)
+    local s, top = 0, 0
+    for i in par.prange(m) do
+      s = s + i * 1e-7
+      top = math.max(top, i == 2400000 and 1e9 or i % 7)
+    end
+    return s, top
+  end
+  local s1, t1 = par.jit(g, lua)(n)
+  local s2, t2 = N.jit(g)(n)
+  assert(T.same(s1, s2) and t1 == 1e9 and t2 == 1e9, s1)
+end
 print("OK")
