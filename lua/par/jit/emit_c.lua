@@ -1151,6 +1151,7 @@ function forin (fs, s)
   sfields[#sfields + 1] = "};"
   local bfs = new_fs(prog, inst)
   bfs.ind = 2
+  bfs.inloop = true
   local bodyfs = bfs
   block(bodyfs, s.body)
   local vi = var(bodyfs, s.vars[1])
@@ -1201,7 +1202,9 @@ function forin (fs, s)
   -- through calls) is serial, seeded from that iteration's stream
   line(fs, "c.up = it->iter > 0 ? it : NULL;")
   line(fs, "c.depth = it->depth;")
-  fs.prog.draws = true   -- when nested
+  -- a loop that may run inside an iteration (in a loop's body, or in a
+  -- function the body may call) draws its seed from it
+  if fs.inloop or inst ~= prog.entry then prog.draws = true end
   line(fs, "c.seed = c.up ? prt_draw64(it) : prt_loop_seed(it->K->seed, ++it->loops);")
   for _, d in ipairs(caps) do line(fs, "c.v%d_%s = %s;", d.id, d.name, var(fs, d)) end
   local serial = "c.up || !it->K->parallel"
