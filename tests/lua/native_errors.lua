@@ -277,6 +277,12 @@ do
   assert(j(X) == 1.0)
   assert(par.explain(j):find("^native: yes %(as par.jit%(f%)%(1%-D float64 array%), at its last call%)"))
   assert(par.explain(par.jit(function (a) return {a} end)):find("^not native: .*table constructor"))
+  -- a loop in a function the jit function calls is serial: explain says so
+  local function fill (a) for i in par.prange(#a) do a[i] = i end end
+  local g = par.jit(function (a) fill(a) return a:sum() end)
+  assert(g(par.empty(4)) == 10)
+  assert(par.explain(g):find("\nnote: the par.prange loop at .*native_errors.lua:%d+ runs serially %(in a "
+    .. "function f calls"), par.explain(g))
 end
 -- the same messages in both modes, with the kernel's file and line
 do

@@ -332,6 +332,15 @@ function M.explain (f, what, isjit)
     return "not native: " .. prog .. (how ~= "" and format("\n(as %s%s)", form_text(form), how) or "")
   end
   local out = {format("native: yes (as %s%s)", form_text(form), how), "types:", describe_types(prog)}
+  local seen = {}
+  for _, at in ipairs(prog.serial_loops) do
+    if not seen[at] then
+      seen[at] = true
+      out[#out + 1] = format("note: the par.prange loop at %s runs serially (%s)", at,
+        form.kind == "jit" and "in a function f calls, not in f's own text"
+        or "inside the kernel's iterations")
+    end
+  end
   if what == "c" then out[#out + 1] = "C:\n" .. src end
   return table.concat(out, "\n")
 end

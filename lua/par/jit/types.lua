@@ -862,6 +862,8 @@ local function forin_stat (st, s)
   local inst = st.inst
   setvar(st, s.vars[1], "int", s)
   if not st.prog.intext[inst.fn] then   -- Lua's plain serial loop: Lua's rules
+    local serial = st.prog.serial_loops
+    serial[#serial + 1] = format("%s:%d", inst.file, s.line)
     infer_block(st, s.body)
     return
   end
@@ -991,7 +993,8 @@ function M.infer (f, fnode, argtypes, opts)
   local prog = {paths = {{}}, values = {f}, pathidx = {}, closure_path = {[f] = 1},
     slots = {}, slotidx = {}, localfns = {}, fns = {}, fnidx = {}, insts = {}, instidx = {},
     builtins = opts.builtins, find_ast = opts.find_ast, protokey = opts.protokey,
-    jit = opts.jit, chunkname = fnode.chunkname, intext = {}, textloops = {}}
+    jit = opts.jit, chunkname = fnode.chunkname, intext = {}, textloops = {},
+    serial_loops = {}}
   prog.paths[1].proto = opts.protokey(f)
   if opts.jit then prog.intext, prog.textloops = text_of(fnode) end
   local ok, err = pcall(function ()
