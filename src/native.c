@@ -168,11 +168,17 @@ static int prepare(lua_State *L, int kind, const char *op, int fastmath, int fid
   lua_pushboolean(L, fastmath);
   lua_pushvalue(L, fidx);
   for (k = 0; k < nargs; k++) lua_pushvalue(L, first + k);
-  lua_call(L, 4 + nargs, 2);
-  if (lua_isnil(L, -2)) {
+  lua_call(L, 4 + nargs, 3);
+  if (lua_isnil(L, -3)) {
+    if (lua_toboolean(L, -1)) {          /* a rule of parallel loops: Lua mode refuses it too */
+      lua_pop(L, 1);
+      lua_error(L);
+    }
+    lua_pop(L, 1);
     lua_remove(L, -2);
     return 0;
   }
+  lua_pop(L, 1);
   return 1;
 }
 

@@ -5,7 +5,8 @@ types. Produces a plan for the runtime (native.c): the C text, the types of
 its results and of the live values it reads, and those values for this
 call; or nil and the reason it is not native ("file:line:col: message").
 
-  driver.prepare(kind, op, fastmath, f, ...)  -- plan, live values | nil, reason
+  driver.prepare(kind, op, fastmath, f, ...)  -- plan, live values | nil, reason, rule
+                                              -- (rule: Lua mode refuses it too)
   driver.run_passes(f, form, last)            -- stop after "parse", "check",
                                               -- "types" or "emit" (tests)
   driver.explain(f [, "c"])                   -- text for par.explain
@@ -163,7 +164,7 @@ function M.run_passes (f, form, last)
   local prog
   prog, errs = types.infer(f, fnode, argtypes, {builtins = builtins, find_ast = find_ast,
     protokey = protokey, jit = form.kind == "jit"})
-  if not prog then return nil, first_error(errs) end
+  if not prog then return nil, first_error(errs), errs[1].rule end
   local rets = prog.entry.rets
   if form.kind ~= "jit" then
     if form.kind == "preduce" or form.kind == "mapreduce" then
@@ -245,8 +246,8 @@ function M.prepare (kind, op, fastmath, f, ...)
       if values then return p, values end
     end
   end
-  local src, prog = M.run_passes(f, {kind = kind, op = op, args = args, fastmath = fastmath}, "emit")
-  if not src then return nil, prog end
+  local src, prog, rule = M.run_passes(f, {kind = kind, op = op, args = args, fastmath = fastmath}, "emit")
+  if not src then return nil, prog, rule end
   local slots = {}
   for s, slot in ipairs(prog.slots) do slots[s] = slot.type end
   local argtypes = form_args(kind, args)

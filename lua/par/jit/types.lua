@@ -71,6 +71,14 @@ local function fail (st, node, msg, ...)
   error(lexer.new_error(st.file, node and node.line, node and node.col, format(msg, ...)), 0)
 end
 
+-- A break of the rules of parallel loops (API section 4), which Lua mode
+-- refuses too: an error of the call, not a reason to run in Lua mode.
+local function rule_fail (st, node, msg, ...)
+  local e = lexer.new_error(st.file, node and node.line, node and node.col, format(msg, ...))
+  e.rule = true
+  error(e, 0)
+end
+
 local function describe (t)
   if t == nil then return "no value" end
   if t == "int" then return "an integer" end
@@ -241,7 +249,7 @@ local function name_type (st, e)
   if e.kind == "local" then
     local d = e.decl
     if st.ploop and st.ploop.red[d] and st.inred ~= d then
-      fail(st, e, "reduction variable '%s' is read inside the parallel loop", d.name)
+      rule_fail(st, e, "reduction variable '%s' is read inside the parallel loop", d.name)
     end
     if inst.fnvars[d] then return inst.fnvars[d] end
     return inst.vars[d]
@@ -696,7 +704,7 @@ local function value_type (st, t, node, what)
 end
 
 local function return_stat (st, s)
-  if st.ploop then fail(st, s, "'return' inside a parallel loop") end
+  if st.ploop then rule_fail(st, s, "'return' inside a parallel loop") end
   local ts = {}
   for k, e in ipairs(s.exprs) do
     if k == #s.exprs and (e.tag == "Call" or e.tag == "Invoke") then
@@ -740,14 +748,14 @@ local function assign_stat (st, s)
     local op = reduction_form(st, s)
     local up = ploop.parent
     while up do
-      if up.outer[d] then fail(st, s.targets[1], NESTED_REDUCTION, d.name) end
+      if up.outer[d] then rule_fail(st, s.targets[1], NESTED_REDUCTION, d.name) end
       up = up.parent
     end
     if not op then
-      fail(st, s, "assignment to '%s', declared outside the parallel loop (only reductions x = x + e, x * e, math.min, math.max)", d.name)
+      rule_fail(st, s, "assignment to '%s', declared outside the parallel loop (only reductions x = x + e, x * e, math.min, math.max)", d.name)
     end
     if ploop.red[d] and ploop.red[d] ~= op then
-      fail(st, s, "'%s' is reduced with both '%s' and '%s'", d.name, ploop.red[d], op)
+      rule_fail(st, s, "'%s' is reduced with both '%s' and '%s'", d.name, ploop.red[d], op)
     end
     ploop.red[d] = op
     st.inred = d
@@ -767,7 +775,7 @@ local function assign_stat (st, s)
       end
       if inst.fnvars[tg.decl] then fail(st, tg, "assignment to local function '%s'", tg.name) end
       if ploop and ploop.outer[tg.decl] then
-        fail(st, tg, "assignment to '%s', declared outside the parallel loop", tg.name)
+        rule_fail(st, tg, "assignment to '%s', declared outside the parallel loop", tg.name)
       end
     else
       local at = row_access(st, tg)
@@ -924,7 +932,7 @@ end
 local function check_breaks (st, b, depth)
   for _, s in ipairs(b.stats) do
     local tag = s.tag
-    if tag == "Break" and depth == 0 then fail(st, s, "'break' out of a parallel loop") end
+    if tag == "Break" and depth == 0 then rule_fail(st, s, "'break' out of a parallel loop") end
     local inner = (tag == "While" or tag == "Repeat" or tag == "Fornum" or tag == "Forin") and 1 or 0
     if s.body then check_breaks(st, s.body, depth + inner) end
     if tag == "If" then
