@@ -480,7 +480,7 @@ void par_job_run(lua_State *L, int jobidx, int fidx, par_job_fold take, void *ud
     par_msg_free(job->kernel);
     job->kernel = NULL;
   }
-  if (stopped) par_raise_interrupt(L);
+  if (stopped || par_interrupted()) par_raise_interrupt(L);
   if (failed >= 0) raiseblock(L, &job->blocks[failed - job->base], job->workers != NULL);
 }
 

@@ -198,8 +198,10 @@ void par_interrupt(void) { atomic_store_explicit(&interrupted, 1, memory_order_r
 int par_interrupted(void) { return atomic_load_explicit(&interrupted, memory_order_relaxed); }
 void par_clear_interrupt(void) { atomic_store(&interrupted, 0); }
 
+/* Clears the flag only outside kernels: the other iterations of a
+** Lua-mode kernel, and its caller, must still see it. */
 int par_raise_interrupt(lua_State *L) {
-  par_clear_interrupt();
+  if (par_rng_current() == NULL) par_clear_interrupt();
   return luaL_error(L, "interrupted!");
 }
 

@@ -78,6 +78,15 @@ end
 if par.preduce then
   check_stops("a Lua-mode kernel", READY
     .. "par.preduce('+', 1e10, function (i) return i % 7 end, {mode = 'lua'})")
+  -- iterations in long C operations: the first to see the signal must not
+  -- clear it for the other (it did: the other went on for 45 s); then the
+  -- flag is cleared and the process works on
+  local status, delay, out, e = interrupt(READY .. "local ok, msg = pcall(par.prange, 2, function (i) "
+    .. "local a = par.zeros(2e7) for k = 1, 1000 do a = par.cos(a) + 1 end return a[1] end, "
+    .. "{mode = 'lua'}) print(ok, msg) print(par.ones(1e6):sum())")
+  print(string.format("  %-36s stopped %.2f s after SIGINT", "Lua-mode iterations in C", delay))
+  expect(status == 0 and out:find("^false\t[^\n]*interrupted!\n1000000.0\n$"), out .. e)
+  expect(delay <= MAX_DELAY, string.format("Lua-mode iterations in C: %.2f s after SIGINT", delay))
   if pcall(par.preduce, "+", 10, function (i) return i end, {mode = "native"}) then
     check_stops("a native kernel", READY
       .. "par.preduce('+', 1e10, function (i) return math.sin(i) end, {mode = 'native'})")
