@@ -846,13 +846,14 @@ static int l_ploop(lua_State *L) {
   if (!isint)
     argerror(L, 1, "prange", lua_isnumber(L, 2) ? "number has no integer representation"
              : lua_pushfstring(L, "number expected, got %s", luaL_typename(L, 2)));
+  if (n < 0) argerror(L, 1, "prange", "count must be non-negative");
   luaL_checktype(L, 3, LUA_TFUNCTION);
   checkreds(L, 4, &r);                                  /* at 5 + r.n */
   if (lua_gettop(L) != 5 + r.n) luaL_error(L, "bad call of 'par._ploop'");
   setred0(L, &r, 5);
   job = par_job_push(L, 0);
   jobidx = lua_gettop(L);
-  job->n = n > 0 ? n : 0;
+  job->n = n;
   job->fname = "prange";
   job->nred = r.n;
   job->red0 = r.red0;

@@ -250,6 +250,15 @@ T.checkerror("^iteration 3: .*jit_lua_loops.lua:%d+: attempt to perform arithmet
 -- after an error the next call runs normally
 assert(par.jit(fill, {mode = "lua"})(10).size == 10)
 
+-- a negative count is an error, as for par.prange's own loop
+do
+  local body = function (n) local s = 0 for i in par.prange(n) do s = s + i end return s end
+  local _, plain = pcall(body, -5)
+  assert(plain:find("jit_lua_loops.lua:%d+: bad argument #1 to 'prange' %(count must be non%-negative%)$"))
+  assert(select(2, pcall(par.jit(body, {mode = "lua"}), -5)) == plain)
+  if native_ok then assert(select(2, pcall(par.jit(body, {mode = "native"}), -5)) == plain) end
+end
+
 -- writes to variables declared outside the loop: the same error in every
 -- mode (auto mode raises it rather than falling back to Lua mode)
 local function msg_of (f)

@@ -1129,6 +1129,8 @@ function forin (fs, s)
   if not prog.intext[inst.fn] then return plain_loop(fs, s) end
   local info = inst.loops[s]
   local n = tmp(fs, "int", ex(fs, s.exprs[1].args[1]))
+  line(fs, "if (%s < 0) %s", n,
+    fail(fs, s.exprs[1], "bad argument #1 to 'prange' (count must be non-negative)"))
   prog.nloops = (prog.nloops or 0) + 1
   local L = "L" .. prog.nloops
   local inner = {[s.vars[1]] = true}
