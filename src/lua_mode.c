@@ -103,8 +103,12 @@ void par_lnum_push(lua_State *L, par_lnum a) {
 ** state that ran the iteration. */
 static int msgh(lua_State *L) {
   const char *msg = lua_tostring(L, 1);
-  if (msg == NULL)
-    msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+  if (msg == NULL) {   /* as lua.c: __tostring, else the type */
+    if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING)
+      msg = lua_tostring(L, -1);
+    else
+      msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+  }
   luaL_traceback(L, L, NULL, 1);
   lua_pushfstring(L, "%s\nkernel %s", msg, lua_tostring(L, -1));
   return 1;

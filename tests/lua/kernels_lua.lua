@@ -203,6 +203,12 @@ do
   T.checkerror("'min' of an empty range", par.preduce, "min", 0, get(a), LUA)
   T.checkerror("'max' of an empty range", par.mapreduce, "max", get(a), par.zeros(0), LUA)
   -- numbers only
+  -- an error object with __tostring reads as lua.c prints it
+  local obj = setmetatable({}, {__tostring = function () return "my error object" end})
+  T.checkerror("^iteration 2: my error object\n", par.prange, 4,
+               function (i) if i == 2 then error(obj) end return i end, LUA)
+  T.checkerror("^iteration 2: %(error object is a table value%)", par.prange, 4,
+               function (i) if i == 2 then error({}) end return i end, LUA)
   T.checkerror("iteration 1500: .*kernels_lua.lua:%d+: preduce needs a number, got string",
                par.preduce, "+", 3000, function(i) return i == 1500 and "1" or i end, LUA)
   T.checkerror("iteration 2: .*kernels_lua.lua:%d+: mapreduce needs a number, got nil",
