@@ -456,8 +456,20 @@ static int64_t checkrange(lua_State *L, lua_Integer i, const par_array *a,
   return (int64_t)i - 1;
 }
 
+/* Raises "attempt to use a closed array" at the innermost Lua code, which
+** may be below C functions (ipairs' iterator, pairs). */
 static void checkopen(lua_State *L, const par_array *a) {
-  if (a->buf == NULL) luaL_error(L, "attempt to use a closed array");
+  lua_Debug ar;
+  int level;
+  if (a->buf != NULL) return;
+  for (level = 1; lua_getstack(L, level, &ar); level++) {
+    lua_getinfo(L, "Sl", &ar);
+    if (ar.currentline > 0) {
+      lua_pushfstring(L, "%s:%d: attempt to use a closed array", ar.short_src, ar.currentline);
+      lua_error(L);
+    }
+  }
+  luaL_error(L, "attempt to use a closed array");
 }
 
 /* Pushes row r (0-based) of a 2-D array as a 1-D view, or element r. */
@@ -618,7 +630,7 @@ static int pairs_next(lua_State *L) {
 
 /* __pairs: i, a[i] for i = 1..#a. */
 static int a_pairs(lua_State *L) {
-  par_checkarray(L, 1);
+  checkopen(L, luaL_checkudata(L, 1, PAR_ARRAY_MT));
   lua_pushcfunction(L, pairs_next);
   lua_pushvalue(L, 1);
   lua_pushinteger(L, 0);

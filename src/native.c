@@ -250,7 +250,9 @@ static int listlen(lua_State *L, int idx, const char *name) {
   return n;
 }
 
-static void toarr(const par_array *a, prt_arr *out) {
+/* An array as kernels see it; a closed one is an error, as in Lua. */
+static void toarr(lua_State *L, const par_array *a, prt_arr *out) {
+  if (a->buf == NULL) luaL_error(L, "attempt to use a closed array");
   out->data = a->data;
   out->n0 = a->dim[0];
   out->n1 = a->dim[1];
@@ -262,7 +264,7 @@ static void toarr(const par_array *a, prt_arr *out) {
 ** checked the type). */
 static void toslot(lua_State *L, int idx, const char *t, prt_slot *s) {
   memset(s, 0, sizeof *s);
-  if (t[0] == 'A') toarr(par_toarray(L, idx), &s->a);
+  if (t[0] == 'A') toarr(L, par_toarray(L, idx), &s->a);
   else if (strcmp(t, "int") == 0) s->i = lua_tointeger(L, idx);
   else if (strcmp(t, "float") == 0) s->f = lua_tonumber(L, idx);
   else if (strcmp(t, "bool") == 0) s->b = lua_toboolean(L, idx);
@@ -548,7 +550,7 @@ static void map_args(lua_State *L, call *c, int first, int nargs, const char *fn
         luaL_error(L, "bad argument #%d to '%s' (shape %s differs from shape %s)", argbase + k,
                    fname, par_shapestr(a, s1), par_shapestr(shape, s2));
       if (shape == NULL) shape = a;
-      toarr(a, &args[k].a);
+      toarr(L, a, &args[k].a);
     }
     else toslot(L, first + k, listitem(L, c->plan, "args", k + 1), &args[k]);
   }

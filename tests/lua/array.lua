@@ -588,4 +588,12 @@ do
   assert(next(seen) == nil)
 end
 
+print("  closed arrays in loops: the error names the loop's line")
+do
+  local b
+  do local x <close> = par.ones(3); b = x end
+  T.checkerror("array.lua:%d+: attempt to use a closed array", function () for _ in pairs(b) do end end)
+  T.checkerror("array.lua:%d+: attempt to use a closed array", function () for _ in ipairs(b) do end end)
+end
+
 print("OK")

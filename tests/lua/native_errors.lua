@@ -295,4 +295,13 @@ do
   T.checkerror("^iteration 1: .*native_errors.lua:%d+: preduce needs a number, got boolean$",
                par.preduce, "+", 3, function (i) return i > 1 end, {mode = "lua"})
 end
+-- a closed array is an error in native code too (it read as empty)
+do
+  local b
+  do local x <close> = par.ones(5); b = x end
+  T.checkerror("attempt to use a closed array", N.prange, 3,
+               function (i) return #b end)
+  T.checkerror("attempt to use a closed array", N.jit(function (x) return x:sum() end), b)
+  T.checkerror("attempt to use a closed array", N.map, function (x) return x end, b)
+end
 print("OK")
