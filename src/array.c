@@ -326,6 +326,10 @@ par_array *par_newarray(lua_State *L, par_dtype dt, int ndim, int64_t n, int64_t
   if (bytes >= 1024) reportbytes(L, bytes);
   a = pushempty(L, dt, ndim);
   a->buf = par_buffer_new(bytes);
+  if (a->buf == NULL) {   /* as Lua's emergency collection: free garbage, try again */
+    lua_gc(L, LUA_GCCOLLECT);
+    a->buf = par_buffer_new(bytes);
+  }
   if (a->buf == NULL) luaL_error(L, "not enough memory");
   a->data = par_buffer_data(a->buf);
   a->dim[0] = n;

@@ -210,6 +210,10 @@ checkout("true\tfalse\n", two, nil, "PARLUA_MAX_MEMORY=2m")
 checkout("true\tfalse\n", two, nil, "PARLUA_MAX_MEMORY=2097152")
 checkout("true\ttrue\n", two, nil, "PARLUA_MAX_MEMORY=1T")
 checkout("true\ttrue\n", two, nil, "PARLUA_MAX_MEMORY=0")
+-- at the cap, garbage is collected before an allocation fails, as Lua does
+-- for its own memory (24 MB arrays, at most 3 alive, under a 100 MB cap)
+checkout("2.0\n", [[-e "local a = par.zeros(3e6) for t = 1, 60 do a = a * 0.5 + 1 end print(a[1])"]],
+         nil, "PARLUA_MAX_MEMORY=100M")
 
 
 print("testing --seed")
