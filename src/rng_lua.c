@@ -31,6 +31,7 @@
 #include "array.h"
 #include "lauxlib.h"
 #include "modules.h"
+#include "parallel.h"
 #include "rng.h"
 
 #define GEN_MT "par.rng"
@@ -619,10 +620,12 @@ static int g_spawn(lua_State *L) {
   Gen *d = checkgen(L);
   lua_Integer k = luaL_checkinteger(L, 2), j;
   luaL_argcheck(L, k >= 0, 2, "negative count");
+  luaL_argcheck(L, k <= INT32_MAX, 2, "too many children (a table holds at most 2^31 - 1)");
   luaL_argcheck(L, d->kind == GEN_SEQ, 1, "a stream has no seed sequence to spawn from");
-  lua_createtable(L, k > INT32_MAX ? 0 : (int)k, 0);
+  lua_createtable(L, (int)k, 0);
   for (j = 0; j < k; j++) {
     uint64_t child = d->count + (uint64_t)j;
+    if ((j & 0xffff) == 0xffff && par_interrupted()) par_raise_interrupt(L);
     Gen *c = newgen(L, GEN_SEQ, d->seed, 0);
     lua_getiuservalue(L, 1, 1);
     lua_pushlstring(L, (const char *)&child, sizeof child);
