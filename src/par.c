@@ -148,9 +148,30 @@ static void keep_loaded(void) {
     dlopen(info.dli_fname, RTLD_LAZY | RTLD_NOLOAD | RTLD_NODELETE);
 }
 
+/* Keeps a copy of math's fields as they are now (registry "par.math0"):
+** kernels call math's own functions (lua/par/jit/driver.lua). */
+static void keep_math(lua_State *L) {
+  if (lua_getfield(L, LUA_REGISTRYINDEX, "par.math0") == LUA_TNIL) {
+    lua_newtable(L);
+    luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+    if (lua_getfield(L, -1, "math") == LUA_TTABLE) {
+      lua_pushnil(L);
+      while (lua_next(L, -2)) {
+        lua_pushvalue(L, -2);
+        lua_insert(L, -2);
+        lua_rawset(L, -6);
+      }
+    }
+    lua_pop(L, 2);
+    lua_setfield(L, LUA_REGISTRYINDEX, "par.math0");
+  }
+  lua_pop(L, 1);
+}
+
 int luaopen_par(lua_State *L) {
   int i;
   keep_loaded();
+  keep_math(L);
   lua_pushlightuserdata(L, (void *)&capi);
   lua_setfield(L, LUA_REGISTRYINDEX, PAR_CAPI_KEY);
   lua_newtable(L);

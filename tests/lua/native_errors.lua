@@ -304,4 +304,18 @@ do
   T.checkerror("attempt to use a closed array", N.jit(function (x) return x:sum() end), b)
   T.checkerror("attempt to use a closed array", N.map, function (x) return x end, b)
 end
+-- math's own functions, in both modes, even after math.sin is reassigned
+-- (Lua mode's workers have their own math; README)
+do
+  local sin = math.sin
+  local k = function (i) return math.sin(i) end
+  local want = N.prange(3, k)
+  math.sin = function () return 100 end
+  local ok, err = pcall(function ()
+    local a, b = N.prange(3, k), par.prange(3, k, {mode = "lua"})
+    for i = 1, 3 do assert(a[i] == want[i] and b[i] == want[i]) end
+  end)
+  math.sin = sin
+  assert(ok, err)
+end
 print("OK")

@@ -32,10 +32,22 @@ local getinfo, getupvalue = debug.getinfo, debug.getupvalue
 -- Builtins: the functions native code implements itself
 ---------------------------------------------------------------------------
 
+-- math's functions as they were when par was loaded (par.c keeps them):
+-- a kernel's math.sin is math's own even after 'math.sin = f', as in Lua
+-- mode, whose workers have their own math.
+local math0 = debug.getregistry()["par.math0"] or math
+local mathlib = package.loaded.math
+
 local builtins = {}
 for _, n in ipairs{"abs", "ceil", "floor", "sqrt", "sin", "cos", "tan", "asin", "acos", "atan",
                    "exp", "log", "fmod", "modf", "min", "max", "ult", "random"} do
-  builtins[math[n]] = "math." .. n
+  builtins[math0[n]] = "math." .. n
+end
+
+-- t[k] as kernels see it.
+local function field (t, k)
+  if t == mathlib and type(k) == "string" and builtins[math0[k]] then return math0[k] end
+  return t[k]
 end
 builtins[error], builtins[assert] = "error", "assert"
 local parlib = package.loaded.par or rawget(_G, "par")
@@ -162,7 +174,7 @@ function M.run_passes (f, form, last)
   if not argtypes then argtypes, aerr = form_args(form.kind, form.args or {}) end
   if not argtypes then return nil, aerr end
   local prog
-  prog, errs = types.infer(f, fnode, argtypes, {builtins = builtins, find_ast = find_ast,
+  prog, errs = types.infer(f, fnode, argtypes, {builtins = builtins, field = field, find_ast = find_ast,
     protokey = protokey, jit = form.kind == "jit"})
   if not prog then return nil, first_error(errs), errs[1].rule end
   local rets = prog.entry.rets
@@ -205,7 +217,7 @@ local function live_values (p, f)
       v = select(2, getupvalue(bv, path.up))
     else
       if type(bv) ~= "table" then return nil end
-      v = bv[path.key]
+      v = field(bv, path.key)
     end
     if path.alias and not rawequal(v, values[path.alias]) then return nil end
     if path.expect ~= nil and not rawequal(v, path.expect) then return nil end

@@ -141,7 +141,7 @@ local function path_value (prog, base, how, key)
   if how == "up" then
     v = select(2, debug.getupvalue(bv, key))
   else
-    v = bv[key]
+    v = prog.field(bv, key)
   end
   return add_path(prog, base, how, key, v), v
 end
@@ -1000,7 +1000,7 @@ end
 function M.infer (f, fnode, argtypes, opts)
   local prog = {paths = {{}}, values = {f}, pathidx = {}, closure_path = {[f] = 1},
     slots = {}, slotidx = {}, localfns = {}, fns = {}, fnidx = {}, insts = {}, instidx = {},
-    builtins = opts.builtins, find_ast = opts.find_ast, protokey = opts.protokey,
+    builtins = opts.builtins, field = opts.field, find_ast = opts.find_ast, protokey = opts.protokey,
     jit = opts.jit, chunkname = fnode.chunkname, intext = {}, textloops = {},
     serial_loops = {}}
   prog.paths[1].proto = opts.protokey(f)
