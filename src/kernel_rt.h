@@ -139,10 +139,14 @@ typedef struct prt_ctx {
   ** the failing record to errs[tid] */
   int (*run)(const struct prt_ctx *K, int64_t n, prt_blockfn fn, void *data, int tid,
              int serial, int reduces, int64_t b0, int64_t b1);
-  /* new array of a valid shape for par.zeros/par.empty; 0, or -1 when out
-  ** of memory */
-  int (*alloc)(const struct prt_ctx *K, int dtype, int ndim, int64_t n, int64_t m,
+  /* new array of a valid shape for par.zeros/par.empty, made on thread
+  ** tid; 0, or -1 when out of memory */
+  int (*alloc)(const struct prt_ctx *K, int tid, int dtype, int ndim, int64_t n, int64_t m,
                int zero, prt_arr *out);
+  /* the count of arrays made on thread tid, and the release of those made
+  ** since the count was 'mark' (at the end of a parallel iteration) */
+  int64_t (*allocs)(const struct prt_ctx *K, int tid);
+  void (*release)(const struct prt_ctx *K, int tid, int64_t mark);
   /* a:mean(), a:var(ddof), a:std(ddof), a:argmin(), a:argmax() (PRT_MEAN
   ** ...) of an array of dtype dt (0 float64, 1 int64, 2 bool): the
   ** runtime's own reductions, so the bits are the methods'; 0, 1 when
@@ -725,7 +729,7 @@ static PRT_UNUSED int prt_alloc(prt_it *it, const char *file, int line, const ch
              (long long)m);
     return prt_fail(it, file, line, buf);
   }
-  if (it->K->alloc(it->K, dtype, ndim, n, m, zero, out) != 0)
+  if (it->K->alloc(it->K, it->tid, dtype, ndim, n, m, zero, out) != 0)
     return prt_fail(it, file, line, "not enough memory");
   return PRT_OK;
 }

@@ -49,32 +49,48 @@ static uint64_t bounded(prt_pcg64 *g, uint64_t rng) {
   return par_rng_bounded((pcg64 *)(void *)g, rng);
 }
 
-/* Arrays made by par.zeros/par.empty during one call: freed after it
-** unless returned. */
-typedef struct host {
-  pthread_mutex_t lock;
+/* Arrays made by par.zeros/par.empty during one call, a list per thread:
+** those of a parallel iteration are freed when it ends (none can outlive
+** it: a loop body cannot assign to outer variables), the others after the
+** call unless returned. */
+typedef struct host_list {
   par_buffer **bufs;
   size_t n, cap;
+} host_list;
+
+typedef struct host {
+  host_list *lists;      /* one per thread */
+  int nlists;
 } host;
 
-static int host_alloc(const prt_ctx *K, int dtype, int ndim, int64_t n, int64_t m,
+static int host_alloc(const prt_ctx *K, int tid, int dtype, int ndim, int64_t n, int64_t m,
                       int zero, prt_arr *out) {
-  host *h = K->host;
+  host_list *l = &((host *)K->host)->lists[tid % ((host *)K->host)->nlists];
   size_t bytes = (size_t)(n * m) * par_dtype_size((par_dtype)dtype);
-  par_buffer *b = NULL;
-  pthread_mutex_lock(&h->lock);
-  if (h->n == h->cap) {
-    size_t cap = h->cap ? 2 * h->cap : 8;
-    par_buffer **nb = realloc(h->bufs, cap * sizeof *nb);
-    if (nb != NULL) { h->bufs = nb; h->cap = cap; }
+  par_buffer *b;
+  if (l->n == l->cap) {
+    size_t cap = l->cap ? 2 * l->cap : 8;
+    par_buffer **nb = realloc(l->bufs, cap * sizeof *nb);
+    if (nb == NULL) return -1;
+    l->bufs = nb;
+    l->cap = cap;
   }
-  if (h->n < h->cap && (b = par_buffer_new(bytes ? bytes : 1)) != NULL) h->bufs[h->n++] = b;
-  pthread_mutex_unlock(&h->lock);
-  if (b == NULL) return -1;
+  if ((b = par_buffer_new(bytes ? bytes : 1)) == NULL) return -1;
+  l->bufs[l->n++] = b;
   out->data = par_buffer_data(b);
   if (zero) memset(out->data, 0, bytes);
   out->n0 = n; out->n1 = m; out->size = n * m; out->ndim = ndim;
   return 0;
+}
+
+static int64_t host_allocs(const prt_ctx *K, int tid) {
+  const host *h = K->host;
+  return (int64_t)h->lists[tid % h->nlists].n;
+}
+
+static void host_release(const prt_ctx *K, int tid, int64_t mark) {
+  host_list *l = &((host *)K->host)->lists[tid % ((host *)K->host)->nlists];
+  while (l->n > (size_t)mark) par_buffer_release(l->bufs[--l->n]);
 }
 
 /* K->stat: reduce.h on the calling thread, as the array methods compute. */
@@ -285,11 +301,13 @@ typedef struct call {
 
 static int call_gc(lua_State *L) {
   call *c = lua_touserdata(L, 1);
-  size_t k;
-  for (k = 0; k < c->h.n; k++) par_buffer_release(c->h.bufs[k]);
-  free(c->h.bufs);
-  c->h.bufs = NULL;
-  c->h.n = 0;
+  int t;
+  for (t = 0; c->h.lists != NULL && t < c->h.nlists; t++) {
+    host_release(&c->K, t, 0);
+    free(c->h.lists[t].bufs);
+  }
+  free(c->h.lists);
+  c->h.lists = NULL;
   return 0;
 }
 
@@ -298,7 +316,6 @@ static call *newcall(lua_State *L, int plan, int values) {
   static const char key = 'c';
   call *c = lua_newuserdatauv(L, sizeof *c, 0);
   memset(c, 0, sizeof *c);
-  pthread_mutex_init(&c->h.lock, NULL);
   if (lua_rawgetp(L, LUA_REGISTRYINDEX, &key) == LUA_TNIL) {
     lua_pop(L, 1);
     lua_createtable(L, 0, 1);
@@ -311,6 +328,10 @@ static call *newcall(lua_State *L, int plan, int values) {
   c->plan = plan;
   c->values = values;
   c->nrec = nrecords();
+  c->K.host = &c->h;
+  if ((c->h.lists = calloc((size_t)c->nrec, sizeof *c->h.lists)) == NULL)
+    luaL_error(L, "not enough memory");
+  c->h.nlists = c->nrec;
   c->K.errs = lua_newuserdatauv(L, sizeof(prt_err) * (size_t)c->nrec, 0);
   lua_setfield(L, values, "errs");   /* the values table keeps it alive */
   {  /* on cache lines of their own: threads write their batch often (pi
@@ -347,7 +368,8 @@ static void setup(lua_State *L, call *c, const par_native_opts *o, int needseed)
   K->stat = host_stat;
   K->run = host_run;
   K->alloc = host_alloc;
-  K->host = &c->h;
+  K->allocs = host_allocs;
+  K->release = host_release;
   K->zig_ki = par_zig_ki;
   K->zig_ke = par_zig_ke;
   K->zig_wi = par_zig_wi;
@@ -608,10 +630,11 @@ static void push_jit_array(lua_State *L, call *c, const prt_arr *a, const char *
     lua_pop(L, 1);
   }
   lua_pop(L, 1);
-  for (j = 0; j < c->h.n; j++) {
-    char *d = par_buffer_data(c->h.bufs[j]);
-    if ((char *)a->data >= d && (char *)a->data < d + par_buffer_bytes(c->h.bufs[j]) + 1) {
-      tmp.buf = c->h.bufs[j];
+  for (j = 0; j < c->h.lists[0].n; j++) {   /* the serial code's (thread 0) */
+    par_buffer *b = c->h.lists[0].bufs[j];
+    char *d = par_buffer_data(b);
+    if ((char *)a->data >= d && (char *)a->data < d + par_buffer_bytes(b) + 1) {
+      tmp.buf = b;
       tmp.dtype = t[2] == 'f' ? PAR_F64 : t[2] == 'i' ? PAR_I64 : PAR_BOOL;
       par_pushview(L, &tmp, a->data, a->ndim, a->n0, a->n1);
       return;

@@ -214,6 +214,13 @@ checkout("true\ttrue\n", two, nil, "PARLUA_MAX_MEMORY=0")
 -- for its own memory (24 MB arrays, at most 3 alive, under a 100 MB cap)
 checkout("2.0\n", [[-e "local a = par.zeros(3e6) for t = 1, 60 do a = a * 0.5 + 1 end print(a[1])"]],
          nil, "PARLUA_MAX_MEMORY=100M")
+-- par.zeros in the iterations of a par.jit function's loops: freed at each
+-- iteration's end (2000 x 800 KB in a parallel loop, 40 x 8 MB in a serial one)
+checkout("2001000.0\t210.0\n", [[-e "local f = par.jit(function (n, m) local s = 0.0 ]]
+  .. [[for k in par.prange(n) do local z = par.zeros(m); z[m] = k; s = s + z[m] end return s end) ]]
+  .. [[local g = par.jit(function (n) local s = 0.0 for k = 1, n do local z = par.zeros(1e6); ]]
+  .. [[z[1] = k; s = s + z[1] end return s end) print(f(2000, 100000), g(20))"]], nil,
+  "PARLUA_MAX_MEMORY=64M")
 
 
 print("testing --seed")

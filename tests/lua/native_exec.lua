@@ -396,6 +396,31 @@ do
                N.prange, 2, function (i) return E:argmax() end)
   T.checkerror("'mean' with 1 arguments", N.prange, 2, function (i) return x:mean(i) end)
 end
+-- arrays made in a loop's iteration are freed at its end unless they can
+-- outlive it: kept when assigned to an outer variable or returned
+do
+  local keep = N.jit(function (n)
+    local u = par.zeros(10)
+    for t = 1, n do local v = par.zeros(10); v[1] = u[1] + 1; u = v end
+    local w = par.zeros(3)
+    while w[1] < n do local z = par.zeros(3); z[1] = w[1] + 1; w = z end
+    return u[1] + w[1]
+  end)
+  assert(keep(100) == 200)
+  local ret = N.jit(function (n)
+    for t = 1, n do local z = par.zeros(3); z[1] = t; if t == n then return z end end
+    return par.zeros(1)
+  end)
+  assert(ret(5)[1] == 5)
+  local function make (m) local z = par.zeros(m); z[m] = m; return z end
+  local scratch = N.jit(function (n, m)
+    local s = 0.0
+    for k in par.prange(n) do local z = make(m); s = s + z[m] end
+    for t = 1, n do local z = make(m); s = s + z[1] end
+    return s
+  end)
+  assert(scratch(300, 1000) == 300 * 1000)
+end
 -- functions that share their lines are told apart by their bytecode
 do
   local a, b = function (i) return i * 2 end, function (i) return i * 3 end

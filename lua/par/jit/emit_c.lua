@@ -901,6 +901,41 @@ local function if_stat (fs, s, k)
   end
 end
 
+-- Whether the arrays an iteration of serial loop s makes (par.zeros) die
+-- with it: no variable declared outside it that can hold an array is
+-- assigned in it, and it has no 'return'.
+local function arrays_die (fs, s)
+  if not fs.prog.allocs then return false end
+  for _, d in ipairs(s.outer_assigns) do
+    local t = fs.inst.vars[d]
+    if t == nil or t:find("A:", 1, true) then return false end
+  end
+  local function returns (n)
+    if type(n) ~= "table" or n.tag == "Function" then return false end
+    if n.tag == "Return" then return true end
+    for k, v in pairs(n) do
+      if k ~= "decl" and k ~= "env" and k ~= "label" and k ~= "outer_assigns" and returns(v) then
+        return true
+      end
+    end
+    return false
+  end
+  return not returns(s.body)
+end
+
+-- The body of serial loop s; the arrays an iteration makes are freed at its
+-- end when they cannot outlive it (a 'break' leaves them to the call's end).
+local function loop_body (fs, s)
+  if not arrays_die(fs, s) then return block(fs, s.body) end
+  fs.ntmp = fs.ntmp + 1
+  local mark = "t" .. fs.ntmp .. "m"
+  open(fs, "{")
+  line(fs, "int64_t %s = it->K->allocs(it->K, it->tid);", mark)
+  block(fs, s.body)
+  line(fs, "it->K->release(it->K, it->tid, %s);", mark)
+  close(fs)
+end
+
 local function fornum (fs, s)
   local inst = fs.inst
   local ta, tb = ttype(fs, s.start), ttype(fs, s.limit)
@@ -927,7 +962,7 @@ local function fornum (fs, s)
     open(fs, "for (;;) {")
     line(fs, "%s = %s;", v, a)
     line(fs, "PRT_POLLCHECK(it);")
-    block(fs, s.body)
+    loop_body(fs, s)
     line(fs, "if (%s-- == 0) break;", cnt)
     line(fs, "%s = prt_iadd(%s, %s);", a, a, c)
     close(fs)
@@ -942,7 +977,7 @@ local function fornum (fs, s)
   open(fs, "for (;;) {")
   line(fs, "%s = %s;", v, fa)
   line(fs, "PRT_POLLCHECK(it);")
-  block(fs, s.body)
+  loop_body(fs, s)
   line(fs, "%s += %s;", fa, fc)
   line(fs, "if (!(0 < %s ? %s <= %s : %s <= %s)) break;", fc, fa, fb, fb, fa)
   close(fs)
@@ -966,7 +1001,7 @@ local function stat (fs, s)
     open(fs, "for (;;) {")
     line(fs, "if (!%s) break;", truth(fs, s.cond))
     line(fs, "PRT_POLLCHECK(it);")
-    block(fs, s.body)
+    loop_body(fs, s)
     close(fs)
   elseif tag == "Repeat" then
     open(fs, "for (;;) {")
@@ -1183,9 +1218,12 @@ function forin (fs, s)
   bl[#bl + 1] = "  it->up = c->up;"
   for _, l in ipairs(prologue(bfs)) do bl[#bl + 1] = l end
   bl[#bl + 1] = "  for (k = lo; k < hi; k++) {"
+  -- arrays an iteration makes die with it (no outer variable can hold one)
+  if prog.allocs then bl[#bl + 1] = "    int64_t marked = c->K->allocs(c->K, tid);" end
   bl[#bl + 1] = "    prt_iter(it, k + 1, PRT_DRAWS); it->depth = c->depth;"
   bl[#bl + 1] = format("    %s = k + 1;", vi)
   for _, l in ipairs(bodyfs.lines) do bl[#bl + 1] = l end
+  if prog.allocs then bl[#bl + 1] = "    c->K->release(c->K, tid, marked);" end
   bl[#bl + 1] = "  }"
   for _, r in ipairs(red) do
     bl[#bl + 1] = format("  c->p%d[block - c->pbase] = %s;", r.d.id,

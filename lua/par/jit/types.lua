@@ -488,6 +488,7 @@ end
 local function alloc (name)
   return function (st, e, ts)
     if not st.prog.jit then fail(st, e, "'par.%s' outside a par.jit function", name) end
+    st.prog.allocs = true
     local dt = "f64"
     local last = e.args[#e.args]
     if last and last.tag == "String" then
