@@ -170,6 +170,11 @@ case([[function (i, x)
   return 0.0 - i, 0.0 - math.abs(x), 0.0 + -x, 0.0 + -(i + 0.0), (0.0 * 64) - math.fmod(0, i + 3)
 end]], 0, 0.0)
 case("function (p) return (0.0 * 64) - math.fmod(0, p) end", math.mininteger)
+-- found by native_fuzz.lua: Lua codes x - 0 as x + 0 (OP_ADDI), which is
+-- 0.0 for x = -0.0 (x - 0.0 stays -0.0)
+case([[function (x)
+  return 1 / (x - 0), 1 / (x - (1 - 1)), 1 / (x - -0), 1 / (x - (0)), 1 / (x - 0.0), 0.5 // -(x - 0)
+end]], -0.0)
 -- found by native_fuzz.lua: GCC turns pow(x, -1.0) into 1.0 / x, which
 -- differs from libm's pow (Lua's '^') for these x
 for _, x in ipairs{53.285714285714285, 103.28571428571429, 206.57142857142858} do

@@ -394,8 +394,28 @@ local function andor (fs, e, t)
   return r
 end
 
+-- The value of e when Lua folds it to an integer constant (numerals under
+-- + - * and unary minus), else nil.
+local function intconst (e)
+  if e.tag == "Number" then return mathtype(e.value) == "integer" and e.value or nil end
+  if e.tag == "Paren" then return intconst(e.expr) end
+  if e.tag == "Unop" and e.op == "-" then
+    local v = intconst(e.operand)
+    return v and -v
+  end
+  if e.tag == "Binop" and (e.op == "+" or e.op == "-" or e.op == "*") then
+    local a, b = intconst(e.lhs), intconst(e.rhs)
+    if not (a and b) then return nil end
+    return e.op == "+" and a + b or e.op == "-" and a - b or a * b
+  end
+  return nil
+end
+
 local function binop_ex (fs, e, t)
   local op = e.op
+  -- Lua codes x - k, k a small integer constant, as x + (-k) (OP_ADDI):
+  -- for k = 0 that is x + 0, which is +0.0 where x - 0 would keep -0.0
+  if op == "-" and intconst(e.rhs) == 0 then op = "+" end
   if op == "and" or op == "or" then return andor(fs, e, t) end
   local ta, tb = ttype(fs, e.lhs), ttype(fs, e.rhs)
   local a = ex(fs, e.lhs)
