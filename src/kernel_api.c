@@ -513,6 +513,7 @@ static void checkreach(lua_State *L, int fidx, int seen, int depth) {
   const char *up;
   if (lua_type(L, fidx) != LUA_TFUNCTION || lua_iscfunction(L, fidx) || depth > MAXREACH)
     return;
+  luaL_checkstack(L, 10, "functions nested too deeply");
   lua_pushvalue(L, fidx);
   if (lua_rawget(L, seen) != LUA_TNIL) {
     lua_pop(L, 1);
