@@ -476,25 +476,63 @@ static uint64_t *pushkeys(lua_State *L, const par_array *a) {
   return key;
 }
 
+static double keyval_dt(par_dtype dt, uint64_t k) {
+  return dt == PAR_F64 ? par_funkey(k) : (double)par_iunkey(k);
+}
+
 static double keyval(const par_array *a, uint64_t k) {
-  return a->dtype == PAR_F64 ? par_funkey(k) : (double)par_iunkey(k);
+  return keyval_dt(a->dtype, k);
+}
+
+static void qplan(int64_t n, double q, int isint, int64_t *prev, int64_t *next, double *gamma);
+
+int par_order_stat(const void *x, par_dtype dt, int64_t n, double q, int isint, double *f,
+                   int64_t *i) {
+  uint64_t *key;
+  int64_t j, k[2], lo, hi;
+  double g = 0.0;
+  int st;
+  *f = NAN;
+  if (n == 0) return PAR_OK;
+  if ((key = malloc(sizeof *key * (size_t)n)) == NULL) return PAR_NOMEM;
+  for (lo = 0; lo < n; lo = hi) {
+    if ((hi = chunk(lo, n)) < 0) {
+      free(key);
+      return PAR_INTERRUPTED;
+    }
+    for (j = lo; j < hi; j++) {
+      if (dt == PAR_F64) {
+        double v = ((const double *)x)[j];
+        if (v != v) {              /* a NaN: every order statistic is NaN */
+          free(key);
+          return PAR_OK;
+        }
+        key[j] = par_fkey(v);
+      }
+      else key[j] = par_ikey(dt == PAR_I64 ? ((const int64_t *)x)[j] : ((const uint8_t *)x)[j]);
+    }
+  }
+  if (q < 0) k[0] = (n - 1) / 2, k[1] = n / 2;
+  else qplan(n, q, isint, &k[0], &k[1], &g);
+  st = multiselect(key, 0, n, k, k[0] == k[1] ? 1 : 2);
+  if (q < 0 && n % 2 == 1) *f = 0.0 + keyval_dt(dt, key[k[0]]);
+  else if (q < 0) *f = (0.0 + keyval_dt(dt, key[k[0]]) + keyval_dt(dt, key[k[1]])) / 2.0;
+  else if (isint && dt == PAR_I64) *i = par_iunkey(key[k[0]]);
+  else if (isint) *f = keyval_dt(dt, key[k[0]]);
+  else if (dt == PAR_F64) *f = par_lerp_f(par_funkey(key[k[0]]), par_funkey(key[k[1]]), g);
+  else *f = par_lerp_i(par_iunkey(key[k[0]]), par_iunkey(key[k[1]]), g);
+  free(key);
+  return st;
 }
 
 /* a:median(): NumPy's, the mean of the middle value(s) (so 0.0 + x, or
 ** (0.0 + lo + hi) / 2); NaN for an empty array or when there is a NaN. */
 static int l_median(lua_State *L) {
   par_array *a = par_checkarray(L, 1);
-  int64_t n = a->size, k[2] = {(n - 1) / 2, n / 2};
-  uint64_t *key;
+  double m;
   par_noaxis(L, 1, "median", "reduces the whole array");
-  key = n > 0 ? pushkeys(L, a) : NULL;
-  if (key == NULL)
-    lua_pushnumber(L, NAN);
-  else {
-    checkstatus(L, multiselect(key, 0, n, k, k[0] == k[1] ? 1 : 2));
-    if (n % 2 == 1) lua_pushnumber(L, 0.0 + keyval(a, key[k[0]]));
-    else lua_pushnumber(L, (0.0 + keyval(a, key[k[0]]) + keyval(a, key[k[1]])) / 2.0);
-  }
+  checkstatus(L, par_order_stat(a->data, a->dtype, a->size, -1.0, 0, &m, NULL));
+  lua_pushnumber(L, m);
   return 1;
 }
 

@@ -109,7 +109,8 @@ typedef struct prt_batch {
 
 struct prt_keys;
 
-enum { PRT_MEAN, PRT_VAR, PRT_STD, PRT_ARGMIN, PRT_ARGMAX };
+enum { PRT_MEAN, PRT_VAR, PRT_STD, PRT_ARGMIN, PRT_ARGMAX, PRT_MEDIAN, PRT_QUANTILE,
+       PRT_QUANTILE_INT };
 
 /* Blocks whose partial results a reduction holds at once: a longer loop
 ** runs in several parts, the partials combined in order after each, so
@@ -147,9 +148,10 @@ typedef struct prt_ctx {
   ** since the count was 'mark' (at the end of a parallel iteration) */
   int64_t (*allocs)(const struct prt_ctx *K, int tid);
   void (*release)(const struct prt_ctx *K, int tid, int64_t mark);
-  /* a:mean(), a:var(ddof), a:std(ddof), a:argmin(), a:argmax() (PRT_MEAN
-  ** ...) of an array of dtype dt (0 float64, 1 int64, 2 bool): the
-  ** runtime's own reductions, so the bits are the methods'; 0, 1 when
+  /* a:mean(), a:var(ddof), a:std(ddof), a:argmin(), a:argmax(),
+  ** a:median(), a:quantile(q) (PRT_MEAN ...; ddof is q, an integer one for
+  ** PRT_QUANTILE_INT) of an array of dtype dt (0 float64, 1 int64, 2 bool):
+  ** the runtime's own code, so the bits are the methods'; 0, 1 when
   ** interrupted, or -1 when out of memory */
   int (*stat)(int what, const prt_arr *a, int dt, double ddof, prt_slot *out);
   void *host;                 /* native.c's own data */

@@ -98,7 +98,10 @@ static int host_stat(int what, const prt_arr *a, int dt, double ddof, prt_slot *
   int64_t i;
   double mean, ssd, div = (double)a->size - ddof;
   int st;
-  if (what == PRT_ARGMIN || what == PRT_ARGMAX) {
+  if (what >= PRT_MEDIAN)
+    st = par_order_stat(a->data, (par_dtype)dt, a->size, what == PRT_MEDIAN ? -1.0 : ddof,
+                        what == PRT_QUANTILE_INT, &out->f, &out->i);
+  else if (what == PRT_ARGMIN || what == PRT_ARGMAX) {
     st = par_argreduce(what == PRT_ARGMIN ? PAR_OP_MIN : PAR_OP_MAX, a->data, (par_dtype)dt,
                        a->size, 1, &i);
     out->i = i + 1;

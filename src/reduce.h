@@ -113,6 +113,14 @@ static inline int64_t par_iunkey(uint64_t k) { return (int64_t)(k ^ PAR_KEYSIGN)
 ** caller checks that before using the keys. */
 void par_select_keys(uint64_t *key, int64_t n, const int64_t *k, int64_t nk);
 
+/* The median (q < 0) or the quantile q (NumPy's 'linear' method; an
+** integer q, isint, takes an element) of n elements of dtype dt, as
+** a:median() and a:quantile(q) compute them: into *f, or *i for an integer
+** q of int64 elements; NaN when empty or when one is NaN. PAR_OK,
+** PAR_INTERRUPTED or PAR_NOMEM. */
+int par_order_stat(const void *x, par_dtype dt, int64_t n, double q, int isint, double *f,
+                   int64_t *i);
+
 /* NumPy's linear interpolation (numpy.lib.function_base._lerp) between a
 ** and b with weight t, for floats, and for int64 ends (b - a wraps, as in
 ** NumPy's int64 subtraction). */

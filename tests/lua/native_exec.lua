@@ -401,6 +401,32 @@ do
                N.prange, 2, function (i) return E:argmax() end)
   T.checkerror("'mean' with 1 arguments", N.prange, 2, function (i) return x:mean(i) end)
 end
+-- median and quantile in kernels: the methods' values and types (an integer
+-- q of an int64 array gives the element), NaN, and their messages
+do
+  local x = par.randn({1001, 3})
+  local y = x:copy()
+  y[500][2] = 0/0
+  local xi = par.integers(-50, 50, {5000, 9})
+  local big = par.array({(1 << 53) + 1, 3, 5})
+  local xb = par.lt(par.randn(3000), 0.1)
+  local E = par.zeros(0)
+  local function k (i)
+    local a = i == 1 and x or y
+    return a:median(), a:quantile(0.3), a:quantile(i - 1), xi:median(), xi:quantile(0.25),
+      xi:quantile(1), big:quantile(1), big:quantile(0), xb:median(), xb:quantile(1), E:median(),
+      x:quantile(i / 2)
+  end
+  local native, lua = {N.prange(2, k)}, {par.prange(2, k, {mode = "lua"})}
+  assert(#native == 12 and native[7][1] == (1 << 53) + 1)
+  for j = 1, #native do
+    for i = 1, 2 do assert(T.same(native[j][i], lua[j][i]), j .. ", " .. i) end
+  end
+  T.checkerror("^iteration 1: .*: bad argument #1 to 'quantile' %(quantiles must be in the range %[0, 1%]%)$",
+               N.prange, 2, function (i) return x:quantile(1.5) end)
+  T.checkerror("calling 'quantile' on bad self %(cannot take a quantile of an empty array%)$",
+               N.prange, 2, function (i) return E:quantile(0.5) end)
+end
 -- arrays made in a loop's iteration are freed at its end unless they can
 -- outlive it: kept when assigned to an outer variable or returned
 do

@@ -650,35 +650,45 @@ builtin["assert"] = function (fs, e, cs, ts)
 end
 
 local stats = {mean = "PRT_MEAN", var = "PRT_VAR", std = "PRT_STD", argmin = "PRT_ARGMIN",
-  argmax = "PRT_ARGMAX"}
+  argmax = "PRT_ARGMAX", median = "PRT_MEDIAN", quantile = "PRT_QUANTILE"}
 local dtcodes = {f64 = 0, i64 = 1, bool = 2}
 
--- a:mean(), a:var([ddof]), a:std([ddof]), a:argmin(), a:argmax(): the
--- runtime computes them (K->stat), as the methods do.
+-- a:mean(), a:var([ddof]), a:std([ddof]), a:argmin(), a:argmax(),
+-- a:median(), a:quantile(q): the runtime computes them (K->stat), as the
+-- methods do, with their messages.
 local function stat_ex (fs, e, at_, a)
   local m = e.method
-  local isarg = m == "argmin" or m == "argmax"
-  local r = tmp(fs, isarg and "int" or "float")
-  local ddof = e.args[1] and tofloat(ex(fs, e.args[1]), ttype(fs, e.args[1])) or "0.0"
+  local rt = ttype(fs, e)
+  local isint = rt == "int"
+  local r = tmp(fs, rt)
+  local ddof = e.args[1] and tmp(fs, "float", tofloat(ex(fs, e.args[1]), ttype(fs, e.args[1])))
+    or "0.0"
+  local what = stats[m]
+  if m == "quantile" and ttype(fs, e.args[1]) == "int" then what = "PRT_QUANTILE_INT" end
   fs.ntmp = fs.ntmp + 1
   local v, st = "t" .. fs.ntmp .. "v", "t" .. fs.ntmp .. "s"
   line(fs, "{")
   fs.ind = fs.ind + 1
   line(fs, "prt_arr %s = %s;", v, a)
   line(fs, "prt_slot %s;", st)
-  if isarg then
+  if m == "argmin" or m == "argmax" then
     line(fs, "if (%s.size == 0) %s", v, fail(fs, e, format("calling '%s' on bad self "
       .. "(attempt to get %s of an empty sequence)", m, m)))
+  elseif m == "quantile" then
+    line(fs, "if (!(%s >= 0.0 && %s <= 1.0)) %s", ddof, ddof,
+      fail(fs, e, "bad argument #1 to 'quantile' (quantiles must be in the range [0, 1])"))
+    line(fs, "if (%s.size == 0) %s", v,
+      fail(fs, e, "calling 'quantile' on bad self (cannot take a quantile of an empty array)"))
   end
-  line(fs, "switch (it->K->stat(%s, &%s, %d, %s, &%s)) {", stats[m], v, dtcodes[arr_dt(at_)], ddof, st)
+  line(fs, "switch (it->K->stat(%s, &%s, %d, %s, &%s)) {", what, v, dtcodes[arr_dt(at_)], ddof, st)
   line(fs, "  case 0: break;")
   line(fs, "  case 1: return PRT_ABORT;")
   line(fs, "  default: %s", fail(fs, e, "not enough memory"))
   line(fs, "}")
-  line(fs, "%s = %s.%s;", r, st, isarg and "i" or "f")
+  line(fs, "%s = %s.%s;", r, st, isint and "i" or "f")
   fs.ind = fs.ind - 1
   line(fs, "}")
-  return {{c = r, t = isarg and "int" or "float"}}
+  return {{c = r, t = rt}}
 end
 
 -- a:sum(), a:prod(), a:min(), a:max() in reduce.h's block order.

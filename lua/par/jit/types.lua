@@ -521,7 +521,7 @@ end
 -- and how many arguments they take.
 local methods = {sum = {}, prod = {}, min = {}, max = {}, mean = {t = "float"},
   var = {t = "float", args = 1}, std = {t = "float", args = 1}, argmin = {t = "int"},
-  argmax = {t = "int"}}
+  argmax = {t = "int"}, median = {t = "float"}, quantile = {args = 1, need = 1}}
 
 ---------------------------------------------------------------------------
 -- Calls
@@ -569,11 +569,18 @@ local function invoke_types (st, e)
   local m = methods[e.method]
   if not m then fail(st, e, "array method '%s'", e.method) end
   if #e.args > (m.args or 0) then fail(st, e, "'%s' with %d arguments", e.method, #e.args) end
+  if #e.args < (m.need or 0) then fail(st, e, "'%s' needs a number", e.method) end
+  local qt
   for _, a in ipairs(e.args) do
-    if not isnum(expr(st, a)) then fail(st, a, "'%s' needs a number", e.method) end
+    qt = expr(st, a)
+    if not isnum(qt) then fail(st, a, "'%s' needs a number", e.method) end
   end
   local dt = arr_dt(ot)
   st.inst.call[e] = "method:" .. e.method
+  if e.method == "quantile" then   -- an integer q of an int64 array: the element
+    if qt == "num" and dt == "i64" then fail(st, e, "'quantile' of a q that is an integer or a float") end
+    return {qt == "int" and dt == "i64" and "int" or "float"}
+  end
   if m.t then return {m.t} end
   if dt == "f64" then return {"float"} end
   if (e.method == "min" or e.method == "max") and dt == "bool" then
