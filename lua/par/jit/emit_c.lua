@@ -931,11 +931,41 @@ local function if_stat (fs, s, k)
   end
 end
 
+local skip = {decl = true, env = true, label = true, outer_assigns = true}
+
+-- Whether instance inst, or one it calls, makes arrays (par.zeros/empty).
+local function allocates (inst, seen)
+  if seen[inst] then return false end
+  seen[inst] = true
+  for _, c in pairs(inst.call) do
+    if c == "par.zeros" or c == "par.empty" or (type(c) == "table" and allocates(c, seen)) then
+      return true
+    end
+  end
+  return false
+end
+
+-- Whether loop body b of fs's instance may make arrays.
+local function body_allocates (fs, b)
+  local function walk (n)
+    if type(n) ~= "table" then return false end
+    local c = fs.inst.call[n]
+    if c == "par.zeros" or c == "par.empty" or (type(c) == "table" and allocates(c, {})) then
+      return true
+    end
+    for k, v in pairs(n) do
+      if not skip[k] and walk(v) then return true end
+    end
+    return false
+  end
+  return walk(b)
+end
+
 -- Whether the arrays an iteration of serial loop s makes (par.zeros) die
--- with it: no variable declared outside it that can hold an array is
--- assigned in it, and it has no 'return'.
+-- with it: it makes some, no variable declared outside it that can hold an
+-- array is assigned in it, and it has no 'return'.
 local function arrays_die (fs, s)
-  if not fs.prog.allocs then return false end
+  if not (fs.prog.allocs and body_allocates(fs, s.body)) then return false end
   for _, d in ipairs(s.outer_assigns) do
     local t = fs.inst.vars[d]
     if t == nil or t:find("A:", 1, true) then return false end
@@ -944,9 +974,7 @@ local function arrays_die (fs, s)
     if type(n) ~= "table" or n.tag == "Function" then return false end
     if n.tag == "Return" then return true end
     for k, v in pairs(n) do
-      if k ~= "decl" and k ~= "env" and k ~= "label" and k ~= "outer_assigns" and returns(v) then
-        return true
-      end
+      if not skip[k] and returns(v) then return true end
     end
     return false
   end
@@ -1249,11 +1277,12 @@ function forin (fs, s)
   for _, l in ipairs(prologue(bfs)) do bl[#bl + 1] = l end
   bl[#bl + 1] = "  for (k = lo; k < hi; k++) {"
   -- arrays an iteration makes die with it (no outer variable can hold one)
-  if prog.allocs then bl[#bl + 1] = "    int64_t marked = c->K->allocs(c->K, tid);" end
+  local frees = prog.allocs and body_allocates(fs, s.body)
+  if frees then bl[#bl + 1] = "    int64_t marked = c->K->allocs(c->K, tid);" end
   bl[#bl + 1] = "    prt_iter(it, k + 1, PRT_DRAWS); it->depth = c->depth;"
   bl[#bl + 1] = format("    %s = k + 1;", vi)
   for _, l in ipairs(bodyfs.lines) do bl[#bl + 1] = l end
-  if prog.allocs then bl[#bl + 1] = "    c->K->release(c->K, tid, marked);" end
+  if frees then bl[#bl + 1] = "    c->K->release(c->K, tid, marked);" end
   bl[#bl + 1] = "  }"
   for _, r in ipairs(red) do
     bl[#bl + 1] = format("  c->p%d[block - c->pbase] = %s;", r.d.id,
