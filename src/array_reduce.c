@@ -449,12 +449,15 @@ static int l_prod(lua_State *L) { return reduce(L, PAR_OP_PROD, "prod"); }
 static int l_min(lua_State *L) { return reduce(L, PAR_OP_MIN, "min"); }
 static int l_max(lua_State *L) { return reduce(L, PAR_OP_MAX, "max"); }
 
-/* Sum of all elements as doubles (the first pass of mean and var). */
-static double sumf(lua_State *L, const par_array *a) {
-  double s;
-  checkstatus(L, par_reduce_rows_f(PAR_OP_SUM, a->data, a->dtype, 1, a->size, 0.0,
-                                   par_threads_for(a->size), &s));
-  return s;
+int par_moments(const void *x, par_dtype dt, int64_t n, double ddof, int nthreads, double *mean,
+                double *var) {
+  double ssd, div = (double)n - ddof;
+  int st = par_reduce_rows_f(PAR_OP_SUM, x, dt, 1, n, 0.0, nthreads, mean);
+  *mean /= (double)n;
+  if (st != PAR_OK || var == NULL) return st;
+  st = par_reduce_rows_f(PAR_OP_SSD, x, dt, 1, n, *mean, nthreads, &ssd);
+  *var = ssd / (div < 0 ? 0.0 : div);
+  return st;
 }
 
 /* a:mean([axis]): the blocked float64 sum divided by the count (NaN when
@@ -464,7 +467,10 @@ static int l_mean(lua_State *L) {
   int axis = optaxis(L, a);
   int64_t rows = a->dim[0], cols = a->dim[1], i;
   if (axis == 0) {
-    lua_pushnumber(L, sumf(L, a) / (double)a->size);
+    double mean;
+    checkstatus(L, par_moments(a->data, a->dtype, a->size, 0.0, par_threads_for(a->size), &mean,
+                               NULL));
+    lua_pushnumber(L, mean);
     return 1;
   }
   r = par_newarray(L, PAR_F64, 1, axis == 1 ? cols : rows, 1);
@@ -475,18 +481,14 @@ static int l_mean(lua_State *L) {
   return 1;
 }
 
-/* The variance of all elements with 'ddof' (NumPy's two passes: the mean,
-** then the blocked sum of (x - mean)^2, divided by max(n - ddof, 0)). */
+/* The variance of all elements with 'ddof' (par_moments). */
 static double variance(lua_State *L, const char *name) {
   par_array *a = par_checkarray(L, 1);
-  double ddof = luaL_optnumber(L, 2, 0.0);
-  double mean, ssd, div = (double)a->size - ddof;
+  double ddof = luaL_optnumber(L, 2, 0.0), mean, var;
   par_noaxis(L, 2, name, "reduces the whole array");
-  mean = sumf(L, a) / (double)a->size;
-  checkstatus(L, par_reduce_rows_f(PAR_OP_SSD, a->data, a->dtype, 1, a->size, mean,
-                                   par_threads_for(a->size), &ssd));
-  if (div < 0) div = 0.0;
-  return ssd / div;
+  checkstatus(L, par_moments(a->data, a->dtype, a->size, ddof, par_threads_for(a->size), &mean,
+                             &var));
+  return var;
 }
 
 static int l_var(lua_State *L) {

@@ -458,69 +458,68 @@ static int l_argsort(lua_State *L) { return sortrows(L, 1); }
 /* Pushes a scratch array with the keys of a's elements; returns them, or
 ** NULL when an element is NaN (then every order statistic is NaN). Bools
 ** count as the integers 0 and 1. */
+/* The keys of n elements of dtype dt into key[]: PAR_OK, PAR_INTERRUPTED,
+** or PAR_FAILED when an element is NaN (the keys then incomplete). */
+static int fillkeys(uint64_t *key, const void *x, par_dtype dt, int64_t n) {
+  int64_t i, lo, hi;
+  for (lo = 0; lo < n; lo = hi) {
+    if ((hi = chunk(lo, n)) < 0) return PAR_INTERRUPTED;
+    for (i = lo; i < hi; i++) {
+      if (dt == PAR_F64) {
+        double v = ((const double *)x)[i];
+        if (v != v) return PAR_FAILED;
+        key[i] = par_fkey(v);
+      }
+      else key[i] = par_ikey(dt == PAR_I64 ? ((const int64_t *)x)[i] : ((const uint8_t *)x)[i]);
+    }
+  }
+  return PAR_OK;
+}
+
 static uint64_t *pushkeys(lua_State *L, const par_array *a) {
   par_array *k = par_newarray(L, PAR_I64, 1, a->size, 1);
   uint64_t *key = (uint64_t *)k->data;
-  int64_t i, lo, hi;
-  for (lo = 0; lo < a->size; lo = hi) {
-    if ((hi = chunk(lo, a->size)) < 0) par_raise_interrupt(L);
-    for (i = lo; i < hi; i++) {
-      if (a->dtype == PAR_F64) {
-        double v = PAR_F64P(a)[i];
-        if (v != v) return NULL;
-        key[i] = par_fkey(v);
-      }
-      else key[i] = par_ikey(a->dtype == PAR_I64 ? PAR_I64P(a)[i] : PAR_BOOLP(a)[i]);
-    }
-  }
-  return key;
+  int st = fillkeys(key, a->data, a->dtype, a->size);
+  if (st == PAR_INTERRUPTED) par_raise_interrupt(L);
+  return st == PAR_OK ? key : NULL;
 }
 
-static double keyval_dt(par_dtype dt, uint64_t k) {
+static double keyval(par_dtype dt, uint64_t k) {
   return dt == PAR_F64 ? par_funkey(k) : (double)par_iunkey(k);
-}
-
-static double keyval(const par_array *a, uint64_t k) {
-  return keyval_dt(a->dtype, k);
 }
 
 static void qplan(int64_t n, double q, int isint, int64_t *prev, int64_t *next, double *gamma);
 
+/* A quantile from the keys of ranks prev and next (qplan): into *f, or *i
+** for an integer q (isint) of int64 elements. */
+static void qvalue(par_dtype dt, const uint64_t *key, int64_t prev, int64_t next, double g,
+                   int isint, double *f, int64_t *i) {
+  if (isint && dt == PAR_I64) *i = par_iunkey(key[prev]);
+  else if (isint) *f = keyval(dt, key[prev]);
+  else if (dt == PAR_F64) *f = par_lerp_f(par_funkey(key[prev]), par_funkey(key[next]), g);
+  else *f = par_lerp_i(par_iunkey(key[prev]), par_iunkey(key[next]), g);
+}
+
 int par_order_stat(const void *x, par_dtype dt, int64_t n, double q, int isint, double *f,
                    int64_t *i) {
   uint64_t *key;
-  int64_t j, k[2], lo, hi;
+  int64_t k[2];
   double g = 0.0;
   int st;
   *f = NAN;
   if (n == 0) return PAR_OK;
   if ((key = malloc(sizeof *key * (size_t)n)) == NULL) return PAR_NOMEM;
-  for (lo = 0; lo < n; lo = hi) {
-    if ((hi = chunk(lo, n)) < 0) {
-      free(key);
-      return PAR_INTERRUPTED;
-    }
-    for (j = lo; j < hi; j++) {
-      if (dt == PAR_F64) {
-        double v = ((const double *)x)[j];
-        if (v != v) {              /* a NaN: every order statistic is NaN */
-          free(key);
-          return PAR_OK;
-        }
-        key[j] = par_fkey(v);
-      }
-      else key[j] = par_ikey(dt == PAR_I64 ? ((const int64_t *)x)[j] : ((const uint8_t *)x)[j]);
-    }
+  st = fillkeys(key, x, dt, n);
+  if (st != PAR_OK) {            /* a NaN makes every order statistic NaN */
+    free(key);
+    return st == PAR_INTERRUPTED ? st : PAR_OK;
   }
   if (q < 0) k[0] = (n - 1) / 2, k[1] = n / 2;
   else qplan(n, q, isint, &k[0], &k[1], &g);
   st = multiselect(key, 0, n, k, k[0] == k[1] ? 1 : 2);
-  if (q < 0 && n % 2 == 1) *f = 0.0 + keyval_dt(dt, key[k[0]]);
-  else if (q < 0) *f = (0.0 + keyval_dt(dt, key[k[0]]) + keyval_dt(dt, key[k[1]])) / 2.0;
-  else if (isint && dt == PAR_I64) *i = par_iunkey(key[k[0]]);
-  else if (isint) *f = keyval_dt(dt, key[k[0]]);
-  else if (dt == PAR_F64) *f = par_lerp_f(par_funkey(key[k[0]]), par_funkey(key[k[1]]), g);
-  else *f = par_lerp_i(par_iunkey(key[k[0]]), par_iunkey(key[k[1]]), g);
+  if (q < 0 && n % 2 == 1) *f = 0.0 + keyval(dt, key[k[0]]);
+  else if (q < 0) *f = (0.0 + keyval(dt, key[k[0]]) + keyval(dt, key[k[1]])) / 2.0;
+  else qvalue(dt, key, k[0], k[1], g, isint, f, i);
   free(key);
   return st;
 }
@@ -602,11 +601,7 @@ static void quantiles(lua_State *L, const par_array *a, uint64_t *key, const dou
   checkstatus(L, multiselect(key, 0, n, k, nk));
   for (i = 0; i < nq; i++) {
     qplan(n, q[i], isint, &prev, &next, &g);
-    if (isint && a->dtype == PAR_I64) ((int64_t *)res)[i] = par_iunkey(key[prev]);
-    else if (isint) ((double *)res)[i] = keyval(a, key[prev]);
-    else if (a->dtype == PAR_F64)
-      ((double *)res)[i] = par_lerp_f(par_funkey(key[prev]), par_funkey(key[next]), g);
-    else ((double *)res)[i] = par_lerp_i(par_iunkey(key[prev]), par_iunkey(key[next]), g);
+    qvalue(a->dtype, key, prev, next, g, isint, (double *)res + i, (int64_t *)res + i);
   }
   lua_pop(L, 1);
 }

@@ -441,7 +441,27 @@ static int64_t rundirect(lua_State *L, int jobidx, par_job *job, int fidx, int64
   return failed;
 }
 
-static void clearblocks(par_job *job);
+/* Frees what the blocks held reached, and empties them. */
+static void clearblocks(par_job *job) {
+  int64_t b;
+  int c;
+  int64_t end = atomic_load(&job->ranto);
+  for (b = 0; job->blocks != NULL && b < end && b < job->nheld; b++) {
+    par_jblock *blk = &job->blocks[b];
+    for (c = 0; c < blk->ncols; c++) {
+      free(blk->kind[c]);
+      free(blk->val[c]);
+    }
+    free(blk->kind);
+    free(blk->val);
+    free(blk->mask);
+    free(blk->red);
+    par_msg_free(blk->objs);
+    free(blk->err);
+    memset(blk, 0, sizeof *blk);
+  }
+  atomic_store(&job->ranto, 0);
+}
 
 void par_job_run(lua_State *L, int jobidx, int fidx, par_job_fold take, void *ud) {
   par_job *job = lua_touserdata(L, jobidx);
@@ -516,28 +536,6 @@ void par_job_pushobjs(lua_State *L, int jobidx, int64_t b) {
 
 
 /* {{{ the job userdata */
-
-/* Frees what the blocks held reached, and empties them. */
-static void clearblocks(par_job *job) {
-  int64_t b;
-  int c;
-  int64_t end = atomic_load(&job->ranto);
-  for (b = 0; job->blocks != NULL && b < end && b < job->nheld; b++) {
-    par_jblock *blk = &job->blocks[b];
-    for (c = 0; c < blk->ncols; c++) {
-      free(blk->kind[c]);
-      free(blk->val[c]);
-    }
-    free(blk->kind);
-    free(blk->val);
-    free(blk->mask);
-    free(blk->red);
-    par_msg_free(blk->objs);
-    free(blk->err);
-    memset(blk, 0, sizeof *blk);
-  }
-  atomic_store(&job->ranto, 0);
-}
 
 static void freeblocks(par_job *job) {
   clearblocks(job);

@@ -6,7 +6,6 @@
 ** Also opens par._native, the native path alone, for tests.
 */
 #include <math.h>
-#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -63,9 +62,14 @@ typedef struct host {
   int nlists;
 } host;
 
+static host_list *hostlist(const prt_ctx *K, int tid) {
+  host *h = K->host;
+  return &h->lists[tid % h->nlists];
+}
+
 static int host_alloc(const prt_ctx *K, int tid, int dtype, int ndim, int64_t n, int64_t m,
                       int zero, prt_arr *out) {
-  host_list *l = &((host *)K->host)->lists[tid % ((host *)K->host)->nlists];
+  host_list *l = hostlist(K, tid);
   size_t bytes = (size_t)(n * m) * par_dtype_size((par_dtype)dtype);
   par_buffer *b;
   if (l->n == l->cap) {
@@ -84,19 +88,18 @@ static int host_alloc(const prt_ctx *K, int tid, int dtype, int ndim, int64_t n,
 }
 
 static int64_t host_allocs(const prt_ctx *K, int tid) {
-  const host *h = K->host;
-  return (int64_t)h->lists[tid % h->nlists].n;
+  return (int64_t)hostlist(K, tid)->n;
 }
 
 static void host_release(const prt_ctx *K, int tid, int64_t mark) {
-  host_list *l = &((host *)K->host)->lists[tid % ((host *)K->host)->nlists];
+  host_list *l = hostlist(K, tid);
   while (l->n > (size_t)mark) par_buffer_release(l->bufs[--l->n]);
 }
 
 /* K->stat: reduce.h on the calling thread, as the array methods compute. */
 static int host_stat(int what, const prt_arr *a, int dt, double ddof, prt_slot *out) {
   int64_t i;
-  double mean, ssd, div = (double)a->size - ddof;
+  double mean, var;
   int st;
   if (what >= PRT_MEDIAN)
     st = par_order_stat(a->data, (par_dtype)dt, a->size, what == PRT_MEDIAN ? -1.0 : ddof,
@@ -107,12 +110,9 @@ static int host_stat(int what, const prt_arr *a, int dt, double ddof, prt_slot *
     out->i = i + 1;
   }
   else {
-    st = par_reduce_rows_f(PAR_OP_SUM, a->data, (par_dtype)dt, 1, a->size, 0.0, 1, &mean);
-    mean /= (double)a->size;
-    if (st == PAR_OK && what != PRT_MEAN)
-      st = par_reduce_rows_f(PAR_OP_SSD, a->data, (par_dtype)dt, 1, a->size, mean, 1, &ssd);
-    if (div < 0) div = 0.0;
-    out->f = what == PRT_MEAN ? mean : what == PRT_VAR ? ssd / div : sqrt(ssd / div);
+    st = par_moments(a->data, (par_dtype)dt, a->size, ddof, 1, &mean,
+                     what == PRT_MEAN ? NULL : &var);
+    out->f = what == PRT_MEAN ? mean : what == PRT_VAR ? var : sqrt(var);
   }
   return st == PAR_OK ? 0 : st == PAR_INTERRUPTED ? 1 : -1;
 }

@@ -67,6 +67,13 @@ int par_reduce_cols_f(par_op op, const void *x, par_dtype dt, int64_t rows,
 int par_reduce_cols_i(par_op op, const void *x, par_dtype dt, int64_t rows,
                       int64_t cols, int nthreads, int64_t *out);
 
+/* The mean of n elements (the blocked float64 sum over n, NaN when n is
+** 0) and, when var is not NULL, their variance with 'ddof' (NumPy's two
+** passes: the blocked sum of (x - mean)^2 over max(n - ddof, 0)), as the
+** array methods and native kernels compute them. */
+int par_moments(const void *x, par_dtype dt, int64_t n, double ddof, int nthreads, double *mean,
+                double *var);
+
 /* 0-based index of the first minimum (op PAR_OP_MIN) or maximum (PAR_OP_MAX)
 ** of n > 0 elements, or of the first NaN if there is one. */
 int par_argreduce(par_op op, const void *x, par_dtype dt, int64_t n,

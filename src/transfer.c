@@ -1207,27 +1207,53 @@ static void scancode(Reader *r, const unsigned char *code, size_t ncode,
     if (k[pc].s != NULL) r->fn(r->ud, k[pc].s, k[pc].len, 1);
 }
 
-static void rfunction(Reader *r, int depth) {
-  size_t ncode, nk, nup, np, i;
+/* The part of a function's image before its upvalue descriptions. */
+typedef struct Head {
+  int linedefined;
   const unsigned char *code;
-  Str *k, *up = NULL;
+  size_t ncode, nk;
+  Str *k;                /* the constants (strings only); the caller frees */
+} Head;
+
+static void rhead(Reader *r, int depth, Head *h) {
   if (depth > MAXDEPTH) r->bad = 1;
   rstring(r);                            /* source */
-  rsize(r);                              /* linedefined */
+  h->linedefined = (int)rsize(r);
   rsize(r);                              /* lastlinedefined */
   take(r, 3);                            /* numparams, is_vararg, maxstacksize */
-  ncode = rsize(r);
-  if (ncode > SIZE_MAX / 4) r->bad = 1;
-  code = take(r, ncode * 4);
-  nk = rsize(r);
-  k = newstrs(r, nk);
-  rconstants(r, k, nk);
+  h->ncode = rsize(r);
+  if (h->ncode > SIZE_MAX / 4) r->bad = 1;
+  h->code = take(r, h->ncode * 4);
+  h->nk = rsize(r);
+  h->k = newstrs(r, h->nk);
+  rconstants(r, h->k, h->nk);
+}
+
+static void rfunction(Reader *r, int depth) {
+  size_t nup, np, i;
+  Head h;
+  Str *up;
+  rhead(r, depth, &h);
   take(r, 3 * rsize(r));                 /* upvalue descriptions */
   for (np = rsize(r), i = 0; i < np && !r->bad; i++) rfunction(r, depth + 1);
   up = rdebug(r, &nup);
-  if (!r->bad) scancode(r, code, ncode, k, nk, up, nup);
-  free(k);
+  if (!r->bad) scancode(r, h.code, h.ncode, h.k, h.nk, up, nup);
+  free(h.k);
   free(up);
+}
+
+/* Starts reading a lua_dump image (of this Lua version) at its main
+** function; 0 when it is not one. */
+static int rstart(Reader *r, const char *dump, size_t len) {
+  static const unsigned char head[] = "\x1bLua\x54\x00\x19\x93\r\n\x1a\n\x04\x08\x08";
+  r->p = (const unsigned char *)dump;
+  r->end = r->p + len;
+  r->bad = 0;
+  r->fn = NULL;
+  r->ud = NULL;
+  if (len < sizeof head - 1 + 16 + 1 || memcmp(dump, head, sizeof head - 1) != 0) return 0;
+  take(r, sizeof head - 1 + 16 + 1);     /* header, LUAC_INT, LUAC_NUM, nupvalues */
+  return 1;
 }
 
 #define OP_SETTABUP 15
@@ -1239,23 +1265,13 @@ static void rfunction(Reader *r, int depth) {
 ** the enclosing function. */
 static void wfunction(Reader *r, int depth, const unsigned char *outer, size_t nouter,
                       par_write *w) {
-  size_t ncode, nk, nup, ndesc, np, i, pc;
-  const unsigned char *code, *desc;
+  size_t nup, ndesc, np, i, pc;
+  const unsigned char *desc;
   unsigned char *mine = NULL;
-  int linedefined;
+  Head h;
   Lines l;
-  Str *k, *up;
-  if (depth > MAXDEPTH) r->bad = 1;
-  rstring(r);
-  linedefined = (int)rsize(r);
-  rsize(r);
-  take(r, 3);
-  ncode = rsize(r);
-  if (ncode > SIZE_MAX / 4) r->bad = 1;
-  code = take(r, ncode * 4);
-  nk = rsize(r);
-  k = newstrs(r, nk);
-  rconstants(r, k, nk);
+  Str *up;
+  rhead(r, depth, &h);
   ndesc = rsize(r);
   desc = take(r, 3 * ndesc);             /* instack, idx, kind */
   if (ndesc > 0 && !r->bad && (mine = malloc(ndesc)) == NULL) r->bad = 1;
@@ -1264,40 +1280,32 @@ static void wfunction(Reader *r, int depth, const unsigned char *outer, size_t n
   for (np = rsize(r), i = 0; i < np && !r->bad; i++) wfunction(r, depth + 1, mine, ndesc, w);
   rlines(r, &l);
   up = rnames(r, &nup);
-  for (pc = 0; !r->bad && w->name == NULL && pc < ncode; pc++) {
+  for (pc = 0; !r->bad && w->name == NULL && pc < h.ncode; pc++) {
     uint32_t ins;
     unsigned u;
     int global;
-    memcpy(&ins, code + 4 * pc, 4);
+    memcpy(&ins, h.code + 4 * pc, 4);
     if (OPCODE(ins) == OP_SETUPVAL) u = ARG_B(ins), global = 0;
     else if (OPCODE(ins) == OP_SETTABUP) u = ARG_A(ins), global = 1;
     else continue;
     if (u >= nup || u >= ndesc || !mine[u] || up[u].s == NULL) continue;
     if (global != isenv(up, nup, u)) continue;   /* t.k = v on an upvalue t; _ENV = v */
-    if (global && (ARG_B(ins) >= nk || k[ARG_B(ins)].s == NULL)) continue;
+    if (global && (ARG_B(ins) >= h.nk || h.k[ARG_B(ins)].s == NULL)) continue;
     w->global = global;
-    w->name = global ? k[ARG_B(ins)].s : up[u].s;
-    w->len = w->global ? k[ARG_B(ins)].len : up[u].len;
-    w->line = pcline(&l, linedefined, pc);
+    w->name = global ? h.k[ARG_B(ins)].s : up[u].s;
+    w->len = global ? h.k[ARG_B(ins)].len : up[u].len;
+    w->line = pcline(&l, h.linedefined, pc);
   }
-  free(k);
+  free(h.k);
   free(up);
   free(mine);
   free(l.abs);
 }
 
 int par_scan_outer_write(const char *dump, size_t len, par_write *w) {
-  static const unsigned char head[] = "\x1bLua\x54\x00\x19\x93\r\n\x1a\n\x04\x08\x08";
   Reader r;
-  r.p = (const unsigned char *)dump;
-  r.end = r.p + len;
-  r.bad = 0;
-  r.fn = NULL;
-  r.ud = NULL;
   w->name = NULL;
-  if (len < sizeof head - 1 + 16 + 1 || memcmp(dump, head, sizeof head - 1) != 0)
-    return -1;
-  take(&r, sizeof head - 1 + 16 + 1);    /* header, LUAC_INT, LUAC_NUM, nupvalues */
+  if (!rstart(&r, dump, len)) return -1;
   wfunction(&r, 0, NULL, 0, w);
   if (r.bad) w->name = NULL;
   return r.bad ? -1 : 0;
@@ -1306,16 +1314,10 @@ int par_scan_outer_write(const char *dump, size_t len, par_write *w) {
 int par_scan_globals(const char *dump, size_t len,
                      void (*fn)(void *ud, const char *name, size_t len, int soft),
                      void *ud) {
-  static const unsigned char head[] = "\x1bLua\x54\x00\x19\x93\r\n\x1a\n\x04\x08\x08";
   Reader r;
-  r.p = (const unsigned char *)dump;
-  r.end = r.p + len;
-  r.bad = 0;
+  if (!rstart(&r, dump, len)) return -1;
   r.fn = fn;
   r.ud = ud;
-  if (len < sizeof head - 1 + 16 + 1 || memcmp(dump, head, sizeof head - 1) != 0)
-    return -1;
-  take(&r, sizeof head - 1 + 16 + 1);    /* header, LUAC_INT, LUAC_NUM, nupvalues */
   rfunction(&r, 0);
   return r.bad ? -1 : 0;
 }

@@ -155,6 +155,13 @@ local function form_args (kind, args)
   return ts
 end
 
+-- Which of the argument values are arrays.
+local function array_flags (args)
+  local arrays = {}
+  for k, v in ipairs(args) do arrays[k] = types.isarr(types.typeof(v) or "") end
+  return arrays
+end
+
 local function first_error (errs)
   return tostring(errs[1])
 end
@@ -190,8 +197,7 @@ function M.run_passes (f, form, last)
     end
   end
   if last == "types" then return prog end
-  local arrays = form.arrays or {}
-  for k, v in ipairs(form.args or {}) do arrays[k] = types.isarr(types.typeof(v) or "") end
+  local arrays = form.arrays or array_flags(form.args or {})
   local src = emit_c.emit(prog, {kind = form.kind, op = form.op, args = argtypes, arrays = arrays,
     fastmath = form.fastmath})
   return src, prog
@@ -245,10 +251,8 @@ function M.prepare (kind, op, fastmath, f, ...)
   local pk = protokey(f)
   local formkey = format("%s %s %s %s", kind, op or "", fastmath and "fast" or "strict", argsig(kind, args))
   if not (lastform[pk] and lastform[pk].key == formkey) then
-    local arrays = {}
-    for k, v in ipairs(args) do arrays[k] = types.isarr(types.typeof(v) or "") end
     lastform[pk] = {key = formkey, kind = kind, op = op, fastmath = fastmath,
-      argtypes = form_args(kind, args), arrays = arrays}
+      argtypes = form_args(kind, args), arrays = array_flags(args)}
   end
   local list = plans[pk]
   if not list then list = {}; plans[pk] = list end
